@@ -1,0 +1,44 @@
+/* cli.h: what the command-line front shares: the command table, exit codes, and small helpers for
+ * printing errors and checking output. The library never prints; everything printed is printed here. */
+#ifndef TX_CLI_H
+#define TX_CLI_H
+
+#include <stdio.h>
+
+#include "tactus.h"
+#include "tokenizers/remi.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+typedef struct tx_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;      /* one line, for `tactus help` */
+    const char *synopsis;     /* the usage lines, exactly as the man page's SYNOPSIS has them */
+} tx_command;
+
+extern const tx_command tx_commands[];
+const tx_command *cli_find_command(const char *name);
+
+/* "tactus: " + message on stderr. */
+void cli_error(const char *fmt, ...) TX_PRINTF(1, 2);
+/* Prints a command's usage (synopsis and options) to `out`. */
+void cli_usage(FILE *out, const char *name, const char *options);
+/* Exit status for a usage error: prints "tactus: MSG" and a hint, returns EXIT_USAGE. */
+int cli_usage_error(const char *name, const char *fmt, ...) TX_PRINTF(2, 3);
+/* Flushes stdout; a failed write (a full disk, a closed pipe) is an error: returns 0 or EXIT_INPUT. */
+int cli_flush_stdout(void);
+
+/* The REMI tokenizer named (remi, remi+) or configured by a MidiTok JSON file; prints the error and
+ * returns NULL on failure. Caller frees with tx_remi_free(). */
+tx_remi *cli_remi_open(const char *name, const char *config, int compat);
+
+/* commands */
+int cmd_info(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_corpus(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,29 @@
+/* commands.c: the command table. It drives dispatch, `tactus help`, and the synopsis test that
+ * compares each command's usage with its man page. */
+#include <string.h>
+
+#include "cli.h"
+
+const tx_command tx_commands[] = {
+    {"info", cmd_info, "describe score files (MIDI, ABC): tracks, notes, duration, tempi, signatures",
+     "tactus info [--json] FILE..."},
+    {"convert", cmd_convert, "convert a score to another file, format from the extension",
+     "tactus convert [--tune N] [--force] IN OUT"},
+    {"tokenize", cmd_tokenize, "turn scores into REMI / REMI+ tokens, as MidiTok makes them",
+     "tactus tokenize [--tokenizer remi|remi+] [--config FILE] [--ids] [--json] [--miditok-compat] FILE..."},
+    {"detokenize", cmd_detokenize, "turn REMI / REMI+ tokens back into a MIDI file",
+     "tactus detokenize [--tokenizer remi|remi+] [--config FILE] [--ids] [--programs LIST] -o OUT FILE"},
+    {"corpus", cmd_corpus, "index a corpus in SQLite; search, query, statistics, training shards",
+     "tactus corpus --db FILE [options] index|search|query|stats|export [ARG...]"},
+    {"help", cmd_help, "show the commands, or one command's usage",
+     "tactus help [COMMAND]"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const tx_command *cli_find_command(const char *name)
+{
+    for (const tx_command *c = tx_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}

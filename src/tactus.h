@@ -1,0 +1,24 @@
+/* tactus.h: the public interface of libtactus, one include for everything.
+ * Each header states its own ownership rule at its top. */
+#ifndef TACTUS_H
+#define TACTUS_H
+
+#include "error.h"
+#include "memory.h"
+#include "json.h"
+#include "score.h"
+#include "midi.h"
+#include "progress.h"
+#include "paths.h"
+#include "scoreio.h"
+#include "hash.h"
+#include "abc.h"
+#include "remi.h"
+#include "corpus.h"
+#include "model.h"
+#include "safetensors.h"
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+TX_API const char *tx_version(void);
+
+#endif

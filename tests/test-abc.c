@@ -1,0 +1,349 @@
+/* test-abc.c: unit tests of the ABC reader (tokenizers/abc.c): lengths, pitches and keys, broken
+ * rhythm, tuplets, chords, ties, repeats and play order, ornaments, texts, voices, errors with their
+ * places, and bad input. The expected notes were taken from abc2midi's output for the same text
+ * (onsets one tick earlier and durations one tick longer than abc2midi writes them, see
+ * tests/known-abc-differences.md). The whole-corpus comparison is tests/abc-oracle.c. */
+#include "harness.h"
+
+#include "tokenizers/abc.h"
+
+/* Parses one tune with the given body and header; NULL (and a failed check) when it fails. */
+static tx_score *tune(const char *header, const char *body, const tx_abc_options *opt)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "X:1\n%sK:%s\n", header, body);
+    tx_score *s = NULL;
+    tx_error err;
+    int rc = tx_abc_read_tune(text, strlen(text), "t.abc", opt, &s, &err);
+    if (rc)
+        fprintf(stderr, "parse failed: %s\n", err.msg);
+    CHECK_INT(rc, TX_OK);
+    return s;
+}
+
+/* The non-grace notes as "onset/pitch/duration ..." for compact comparison. */
+static const char *notes(const tx_score *s)
+{
+    static char buf[8192];
+    size_t n = 0;
+    buf[0] = 0;
+    if (!s)
+        return "(none)";
+    for (size_t i = 0; i < s->n_notes && n + 40 < sizeof buf; i++) {
+        const tx_note *x = &s->notes[i];
+        if (x->flags & TX_NOTE_GRACE)
+            continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%lld/%d/%lld", n ? " " : "", (long long)x->onset,
+                              x->pitch, (long long)x->duration);
+    }
+    return buf;
+}
+
+static void expect(const char *header, const char *body, const char *want)
+{
+    tx_score *s = tune(header, body, NULL);
+    CHECK_STR(notes(s), want);
+    tx_score_free(s);
+}
+
+#define H8 "M:4/4\nL:1/8\n"
+#define H4 "M:4/4\nL:1/4\n"
+
+static void test_lengths(void)
+{
+    expect(H8, "C\nA2 A A/ A/2 A3/2 A// A|", "0/69/480 480/69/240 720/69/120 840/69/120 960/69/360 1320/69/60 1380/69/240");
+    /* default L: 1/16 below 3/4, 1/8 from 3/4 */
+    expect("M:2/4\n", "C\nA B|", "0/69/120 120/71/120");
+    expect("M:3/4\n", "C\nA B|", "0/69/240 240/71/240");
+    /* rests, invisible rests, multi-bar rests, spacers */
+    expect(H8, "C\nA z2 y x A Z2 A|", "0/69/240 960/69/240 5040/69/240");
+}
+
+static void test_pitches(void)
+{
+    expect(H8, "C\nC c c' C, ^C _B =B ^^C __E|", "0/60/240 240/72/240 480/84/240 720/48/240 960/61/240 1200/70/240 1440/71/240 1680/62/240 1920/62/240");
+    /* key signatures and modes */
+    expect(H8, "D\nf c F|", "0/78/240 240/73/240 480/66/240");
+    expect(H8, "Ador\nf c|", "0/78/240 240/72/240");
+    expect(H8, "G mix\nf|", "0/77/240");
+    expect(H8, "Bb\nB e|", "0/70/240 240/75/240");
+    expect(H8, "D dor ^g\nf g|", "0/77/240 240/80/240");
+    expect(H8, "D exp ^f\nf c|", "0/78/240 240/72/240");
+    expect(H8, "none\nf c|", "0/77/240 240/72/240");
+    /* abc2midi carries an accidental to every octave of its letter until the bar line */
+    expect(H8, "C\n^f f F f'|f|", "0/78/240 240/78/240 480/66/240 720/90/240 960/77/240");
+    tx_abc_options o;
+    tx_abc_options_init(&o);
+    o.standard_accidentals = 1;
+    tx_score *s = tune(H8, "C\n^f f F f'|f|", &o);
+    CHECK_STR(notes(s), "0/78/240 240/78/240 480/65/240 720/89/240 960/77/240");
+    tx_score_free(s);
+    /* %%MIDI nobarlines: an accidental holds for its own note only */
+    expect(H8 "%%MIDI nobarlines\n", "C\n^F F G F|F|", "0/66/240 240/65/240 480/67/240 720/65/240 960/65/240");
+    /* transpose= and %%MIDI transpose */
+    expect(H8, "C transpose=-2\nc|", "0/70/240");
+    expect(H8 "%%MIDI transpose 12\n", "C\nc|", "0/84/240");
+}
+
+static void test_broken_and_tuplets(void)
+{
+    expect(H8, "C\nA>B A<B A>>B c|", "0/69/360 360/71/120 480/69/120 600/71/360 960/69/420 1380/71/60 1440/72/240");
+    /* abc2midi breaks only groups of equal written length; staccato counts half */
+    expect(H8, "C\nA>B/ c|", "0/69/240 240/71/120 360/72/240");
+    expect(H8, "C\n.A>B c|", "0/69/120 240/71/240 480/72/240");
+    expect(H8, "C\n(3abc (5abcde d|", "0/81/160 160/83/160 320/72/160 480/81/96 576/83/96 672/72/96 768/74/96 864/76/96 960/74/240");
+    expect(H8, "C\n(3:2:4ABcd e|", "0/69/160 160/71/160 320/72/160 480/74/160 640/76/240");
+    /* times between ticks round down, durations from each note's own length */
+    expect(H8, "C\n(7abcdefg|", "0/81/68 68/83/68 137/72/68 205/74/68 274/76/68 342/77/68 411/79/68");
+    /* (5 and (9 take 3 when the numerator is divisible by 3, 3/4 included */
+    expect("M:3/4\nL:1/8\n", "C\n(5abcde (9abcdefgab|", "0/81/144 144/83/144 288/72/144 432/74/144 576/76/144 720/81/80 800/83/80 880/72/80 960/74/80 1040/76/80 1120/77/80 1200/79/80 1280/81/80 1360/83/80");
+    /* %%MIDI ratio sets >; a roll after > takes both factors from the first note */
+    expect(H8 "%%MIDI ratio 2 1\n", "C\nA>B c|", "0/69/320 320/71/160 480/72/240");
+    expect(H8, "C\nA>~B c|", "0/69/180 180/72/30 210/71/90 300/72/240");
+    /* R:hornpipe swings pairs of eighths 2:1 in 4/4 */
+    expect(H8 "R:hornpipe\n", "C\ndAB c2 def|", "0/74/320 320/69/160 480/71/240 720/72/480 1200/74/240 1440/76/320 1760/77/160");
+}
+
+static void test_chords_and_ties(void)
+{
+    expect(H8, "C\n[CEG]2 [C4E2] [C2E4]2 [CE]/|", "0/60/480 0/64/480 0/67/480 480/60/960 480/64/960 1440/60/480 1440/64/480 1920/60/120 1920/64/120");
+    expect(H8, "C\nA2-A2 A4-|A2 [CE]-[CE] c|", "0/69/960 960/69/1440 2400/60/480 2400/64/480 2880/72/240");
+    /* ties are joined in written order: a tie into a first ending lasts the same on every pass */
+    expect(H4, "C\n|:C D E F-|1 F G A B:|2 A B c2|", "0/60/480 480/62/480 960/64/480 1440/65/960 2400/67/480 2880/69/480 3360/71/480 3840/60/480 4320/62/480 4800/64/480 5280/65/960 5760/69/480 6240/71/480 6720/72/960");
+    /* no tie from a staccato note nor into a roll; across a bar line the written letter counts */
+    expect(H8, "C\n.A2-A2 F-~F2 ^F2-|F2 c|", "0/69/240 480/69/480 960/65/240 1200/67/60 1260/65/420 1680/66/960 2640/72/240");
+    tx_score *s = tune(H8, "C\nA-A|", NULL);
+    CHECK_INT(s ? s->n_notes : 0, 1);
+    CHECK(s && (s->notes[0].flags & TX_NOTE_TIED));
+    tx_score_free(s);
+    tx_abc_options o;
+    tx_abc_options_init(&o);
+    o.standard_chords = 1;
+    s = tune(H8, "C\n[C2E4]2 c|", &o);
+    CHECK_STR(notes(s), "0/60/960 0/64/1920 960/72/240");
+    tx_score_free(s);
+}
+
+static void test_repeats(void)
+{
+    expect(H4, "C\n|:C D:|E F|", "0/60/480 480/62/480 960/60/480 1440/62/480 1920/64/480 2400/65/480");
+    expect(H4, "C\n|:C|1 D:|2 E|]", "0/60/480 480/62/480 960/60/480 1440/64/480");
+    expect(H4, "C\n C::D:|E|", "0/60/480 480/60/480 960/62/480 1440/62/480 1920/64/480");
+    /* abc2midi: a :| without |: goes back to the start, or to the end of the previous repeat */
+    expect(H4, "C\n C:|D:|E:|", "0/60/480 480/60/480 960/62/480 1440/62/480 1920/64/480 2400/64/480");
+    expect(H4, "C\nC|D:|E|[1 F:|[2 G|]", "0/60/480 480/62/480 960/60/480 1440/62/480 1920/64/480 2400/65/480 2880/64/480 3360/67/480");
+    expect(H4, "C\n|:C|1 D:|2 E:|F:|", "0/60/480 480/62/480 960/60/480 1440/64/480 1920/60/480 2400/65/480");
+    /* P: play order; repeats inside a part */
+    expect(H4 "P:ABA\n", "C\nP:A\nC D:|\nP:B\nE|]", "0/60/480 480/62/480 960/60/480 1440/62/480 1920/64/480 2400/60/480 2880/62/480 3360/60/480 3840/62/480");
+    expect(H4 "P:(AB)2\n", "C\nP:A\nC|\nP:B\nD|]", "0/60/480 480/62/480 960/60/480 1440/62/480");
+    tx_abc_options o;
+    tx_abc_options_init(&o);
+    o.written_order = 1;
+    tx_score *s = tune(H4, "C\n|:C|1 D:|2 E|]", &o);
+    CHECK_STR(notes(s), "0/60/480 480/62/480 960/64/480");
+    tx_score_free(s);
+}
+
+static void test_ornaments(void)
+{
+    /* trills: upper and main note in the longest quarter/2^k that lasts at most 100 ms */
+    expect(H8, "C\nTA c|", "0/71/60 60/69/60 120/71/60 180/69/60 240/72/240");
+    expect(H8 "Q:1/4=60\n", "C\nTA c|", "0/71/30 30/69/30 60/71/30 90/69/30 120/71/30 150/69/30 180/71/30 210/69/30 240/72/240");
+    /* rolls: a cut of a quarter unit, or main-cut-main-cut-main on three units */
+    expect(H8, "C\n~A c|", "0/71/60 60/69/180 240/72/240");
+    expect(H8, "C\n~A3 c|", "0/69/240 240/71/60 300/69/180 480/67/60 540/69/180 720/72/240");
+    /* staccato sounds half; fermatas are ignored as abc2midi -NFER does */
+    expect(H8, "C\n.A2 HA|", "0/69/240 480/69/240");
+    /* grace notes take no time and are flagged */
+    tx_score *s = tune(H8, "C\n{g}A B|", NULL);
+    CHECK_STR(notes(s), "0/69/240 240/71/240");
+    size_t grace = 0;
+    for (size_t i = 0; s && i < s->n_notes; i++)
+        grace += (s->notes[i].flags & TX_NOTE_GRACE) != 0;
+    CHECK_INT(grace, 1);
+    tx_score_free(s);
+}
+
+static const tx_text *find_text(const tx_score *s, int kind, const char *text)
+{
+    for (size_t i = 0; s && i < s->n_texts; i++)
+        if (s->texts[i].kind == kind && strcmp(s->texts[i].text, text) == 0)
+            return &s->texts[i];
+    return NULL;
+}
+
+static void test_texts_and_meta(void)
+{
+    tx_score *s = tune("T:Tune One\nT:alt\nC:Trad\nO:Ireland\nM:6/8\nL:1/8\nQ:3/8=60\n",
+                       "G\n\"G\"G2 \"^fine\"A !trill!B|\nw:la-la lu\n", NULL);
+    CHECK_STR(tx_score_meta(s, "title"), "Tune One");
+    CHECK_STR(tx_score_meta(s, "composer"), "Trad");
+    CHECK_STR(tx_score_meta(s, "abc:O"), "Ireland");
+    CHECK_STR(tx_score_meta(s, "abc:X"), "1");
+    const tx_text *t = find_text(s, TX_TEXT_CHORD, "G");
+    CHECK(t && t->tick == 0);
+    t = find_text(s, TX_TEXT_ANNOTATION, "fine");
+    CHECK(t && t->tick == 480);
+    CHECK(find_text(s, TX_TEXT_ANNOTATION, "trill") != NULL);
+    t = find_text(s, TX_TEXT_LYRIC, "la-");
+    CHECK(t && t->tick == 0);
+    t = find_text(s, TX_TEXT_LYRIC, "lu");
+    CHECK(t && t->tick == 720);
+    CHECK_INT(s ? s->n_timesigs : 0, 1);
+    CHECK(s && s->timesigs[0].num == 6 && s->timesigs[0].den == 8);
+    CHECK(s && s->keysigs[0].fifths == 1 && s->keysigs[0].mode == TX_MODE_MAJOR);
+    CHECK_INT(s ? s->tempos[0].usec_per_quarter : 0, 666667);
+    tx_score_free(s);
+    /* a pickup bar */
+    s = tune("M:3/4\nL:1/4\n", "C\nC|D E F|", NULL);
+    CHECK_INT(s ? s->pickup : -1, 480);
+    tx_score_free(s);
+}
+
+static void test_voices(void)
+{
+    tx_score *s = tune(H4 "V:1 name=\"Top\"\nV:2\n", "C\n[V:1]c d|\n[V:2]C D|\nV:1\ne|\n%%MIDI program 40\n", NULL);
+    CHECK_INT(s ? s->n_tracks : 0, 2);
+    CHECK_STR(s ? s->tracks[0].name : NULL, "Top");
+    CHECK_STR(notes(s), "0/60/480 0/72/480 480/62/480 480/74/480 960/76/480");
+    CHECK_INT(s ? s->notes[1].track : -1, 0);
+    CHECK_INT(s ? s->notes[0].track : -1, 1);
+    CHECK_INT(s ? s->tracks[0].program : -1, 40);
+    tx_score_free(s);
+}
+
+static void test_file_and_errors(void)
+{
+    const char *text =
+        "%abc-2.1\nL:1/4\n\n"
+        "X:1\nT:First\nK:C\nC D|\n\n"
+        "free text between tunes\n\n"
+        "X:2\nT:Broken\nK:C\nC \"unterminated|\n\n"
+        "X:3\nT:Third\nK:C\nE [CE|\n\n"
+        "X:4\nT:Fourth\nK:C\nE F|\n";
+    tx_abc_file *f = NULL;
+    tx_error err;
+    CHECK_INT(tx_abc_parse(text, strlen(text), "set.abc", NULL, &f, &err), TX_OK);
+    CHECK_INT(f ? f->n_tunes : 0, 4);
+    CHECK_INT(f ? f->n_failed : 0, 2);
+    if (!f || f->n_tunes != 4) {
+        tx_abc_file_free(f);
+        return;
+    }
+    CHECK_INT(f->tunes[0].status, TX_OK);
+    CHECK_STR(f->tunes[0].title, "First");
+    /* the file header's L:1/4 applies to every tune */
+    CHECK_STR(notes(f->tunes[0].score), "0/60/480 480/62/480");
+    CHECK_INT(f->tunes[1].status, TX_ESYNTAX);
+    CHECK(f->tunes[1].score == NULL);
+    CHECK_STR(f->tunes[1].error.msg, "set.abc:14:3: unterminated string");
+    CHECK_INT(f->tunes[1].error.line, 14);
+    CHECK_INT(f->tunes[1].error.column, 3);
+    CHECK_STR(f->tunes[2].error.msg, "set.abc:19:6: bar line inside a chord");
+    CHECK_INT(f->tunes[3].status, TX_OK);
+    CHECK_INT(f->tunes[3].number, 4);
+    CHECK_INT(f->tunes[3].line, 21);
+    tx_score *s = tx_abc_take_score(f, 3);
+    CHECK(s != NULL && f->tunes[3].score == NULL);
+    tx_score_free(s);
+    /* bars are kept in written order */
+    CHECK_INT(f->tunes[0].n_bars, 1);
+    tx_abc_file_free(f);
+
+    /* one tune picked by its number */
+    tx_abc_options o;
+    tx_abc_options_init(&o);
+    o.tune = 4;
+    CHECK_INT(tx_abc_parse(text, strlen(text), "set.abc", &o, &f, &err), TX_OK);
+    CHECK_INT(f ? f->n_tunes : 0, 1);
+    tx_abc_file_free(f);
+
+    /* no tune at all */
+    s = NULL;
+    CHECK_INT(tx_abc_read_tune("T:x\n", 4, "none.abc", NULL, &s, &err), TX_ESYNTAX);
+    CHECK(s == NULL);
+    CHECK_INT(tx_abc_read_tune("X:1\nT:x\nC D\n", 12, "nokey.abc", NULL, &s, &err), TX_ESYNTAX);
+    CHECK_STR(err.msg, "nokey.abc:1:1: tune without a K: field");
+    CHECK(s == NULL);
+}
+
+static void test_written_bars(void)
+{
+    const char *text = "X:1\nM:4/4\nL:1/4\nK:C\n|:C D E F|1 G:|2 A|]\n";
+    tx_abc_file *f = NULL;
+    tx_error err;
+    CHECK_INT(tx_abc_parse(text, strlen(text), "b.abc", NULL, &f, &err), TX_OK);
+    tx_abc_tune *t = f && f->n_tunes ? &f->tunes[0] : NULL;
+    CHECK_INT(t ? t->n_bars : 0, 4);
+    if (t && t->n_bars == 4) {
+        CHECK(t->bars[0].flags & TX_ABC_BAR_REPEAT_START);
+        CHECK_INT(t->bars[1].endings, 1u << 1);
+        CHECK_INT(t->bars[1].tick, 1920);
+        CHECK(t->bars[2].flags & TX_ABC_BAR_REPEAT_END);
+        CHECK_INT(t->bars[2].endings, 1u << 2);
+        CHECK(t->bars[3].flags & TX_ABC_BAR_FINAL);
+        CHECK_INT(t->bars[3].column, 19);
+    }
+    tx_abc_file_free(f);
+}
+
+/* Hostile input: each must parse or fail cleanly, quickly. */
+static void test_bad_input(void)
+{
+    static char big[1 << 20];
+    const char *cases[] = {
+        "X:1\nK:C\n[[[[[[[[\n", "X:1\nK:C\n((((((((((((3\n", "X:1\nK:C\n{{{{\n", "X:1\nK:C\n\"\"\"\n",
+        "X:1\nK:C\n[K:\n", "X:1\nK:C\nA/99999999999999999999\n", "X:1\nK:C\n(999:999:999ABC\n",
+        "X:1\nK:C\nA>>>>>>>>>>>B\n", "X:1\nL:0/0\nM:0/0\nK:Zb\nC\n", "X:1\nK:C\n:|:|:|:|::::::|[1[2[3\n",
+        "X:1\nP:((((((((((((A9)9)9)9)9)9)9)9)9)9\nK:C\nP:A\nC|\n", "X:\nK:\n\x01\x02\xff\n",
+        "X:1\nK:C\nc''''''''''''''''''''' C,,,,,,,,,,,,,,,,,,,,\n", "X:1\nK:C\n[V:99999999999999]\n",
+        "X:1\nK:C\nA/1/1/1/1/1/1/1 (3:1000A (1000:1:1000 B\n",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tx_abc_file *f = NULL;
+        tx_error err;
+        int rc = tx_abc_parse(cases[i], strlen(cases[i]), "bad.abc", NULL, &f, &err);
+        CHECK_INT(rc, TX_OK);
+        for (size_t t = 0; f && t < f->n_tunes; t++) {
+            if (f->tunes[t].status == TX_OK)
+                CHECK_INT(tx_score_check(f->tunes[t].score, &err), TX_OK);
+            else
+                CHECK(strncmp(f->tunes[t].error.msg, "bad.abc:", 8) == 0);
+        }
+        tx_abc_file_free(f);
+    }
+    /* a 1 MB single line of notes */
+    memcpy(big, "X:1\nK:C\n", 8);
+    for (size_t i = 8; i < sizeof big - 1; i++)
+        big[i] = "abcdefg|"[i % 8];
+    tx_abc_file *f = NULL;
+    tx_error err;
+    CHECK_INT(tx_abc_parse(big, sizeof big - 1, "big.abc", NULL, &f, &err), TX_OK);
+    CHECK_INT(f && f->n_tunes ? f->tunes[0].status : -1, TX_OK);
+    tx_abc_file_free(f);
+    /* binary bytes with NULs */
+    for (size_t i = 0; i < 4096; i++)
+        big[i] = (char)(i * 131 + 7);
+    memcpy(big, "X:1\nK:C\n", 8);
+    CHECK_INT(tx_abc_parse(big, 4096, "bin.abc", NULL, &f, &err), TX_OK);
+    tx_abc_file_free(f);
+    CHECK_INT(tx_abc_parse(NULL, 0, "empty.abc", NULL, &f, &err), TX_OK);
+    CHECK_INT(f ? f->n_tunes : 1, 0);
+    tx_abc_file_free(f);
+}
+
+int main(void)
+{
+    RUN(test_lengths);
+    RUN(test_pitches);
+    RUN(test_broken_and_tuplets);
+    RUN(test_chords_and_ties);
+    RUN(test_repeats);
+    RUN(test_ornaments);
+    RUN(test_texts_and_meta);
+    RUN(test_voices);
+    RUN(test_file_and_errors);
+    RUN(test_written_bars);
+    RUN(test_bad_input);
+    return tx_test_finish();
+}

@@ -1,0 +1,213 @@
+/* test-model-data.c: corpus shards as training and evaluation batches.
+ *
+ * Shards are written here by hand in the format tx_corpus_export produces (NAME.json + NAME.bin), with
+ * documents whose ids tell which document and which position they came from, so every window can be
+ * checked: it lies inside one document, its targets are its inputs shifted by one, BOS comes first only
+ * at a document's start, short documents are padded with ignored targets, batches depend on (seed, step)
+ * alone, and evaluation makes every token a target exactly once. Broken shards are refused.
+ */
+#include "harness.h"
+
+#include <unistd.h>
+
+#include "model.h"
+
+/* Document d has len[d] ids: 10000 * d + position + 1 (so ids never collide with BOS = 0). */
+static void write_shard(const char *name, const int *len, int n_docs, int width, int vocab,
+                        const char *extra_bad)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s.bin", name);
+    FILE *f = fopen(path, "wb");
+    int total = 0;
+    for (int d = 0; d < n_docs; d++)
+        for (int k = 0; k < len[d]; k++) {
+            uint32_t id = (uint32_t)(10000 * d + k + 1);
+            for (int b = 0; b < width; b++)
+                fputc((int)(id >> (8 * b)) & 0xff, f);
+            total++;
+        }
+    fclose(f);
+    snprintf(path, sizeof path, "%s.json", name);
+    f = fopen(path, "w");
+    fprintf(f, "{\"format\": \"tactus shard\", \"version\": 1, \"tokenizer\": \"test\", \"split\": \"train\", "
+               "\"vocab_size\": %d, \"dtype\": \"%s\", \"byte_order\": \"little\", \"tokenizer_config\": {}, "
+               "\"documents\": [", vocab, width == 2 ? "uint16" : "uint32");
+    int off = 0;
+    for (int d = 0; d < n_docs; d++) {
+        fprintf(f, "%s[%d, %d, \"doc%d.mid\", 0, 0]", d ? ", " : "", off, len[d], d);
+        off += len[d];
+    }
+    fprintf(f, "], \"n_documents\": %d, \"n_tokens\": %d}\n", n_docs, extra_bad ? total + 1 : total);
+    fclose(f);
+}
+
+static const char *shard = "test-model-data.tmp.shard";
+
+static void test_batches(void)
+{
+    int len[4] = {300, 5, 1000, 40};
+    write_shard(shard, len, 4, 2, 40000, NULL);
+    tx_shard *s;
+    tx_error e;
+    char jp[256];
+    snprintf(jp, sizeof jp, "%s.json", shard);
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_OK);
+    if (!s)
+        return;
+    CHECK_INT(tx_shard_vocab(s), 40000);
+    CHECK_INT(tx_shard_documents(s), 4);
+    CHECK_INT(tx_shard_tokens(s), 1345);
+    enum { B = 16, T = 32 };
+    int32_t in[B * T], tg[B * T], in2[B * T], tg2[B * T];
+    int seen_doc[4] = {0}, bos_rows = 0, padded = 0, bad = 0;
+    for (long step = 0; step < 50; step++) {
+        tx_shard_batch(s, B, T, 0, 7, step, in, tg);
+        for (int r = 0; r < B; r++) {
+            const int32_t *x = in + r * T, *y = tg + r * T;
+            int first = x[0] == 0 ? y[0] : x[0];
+            int d = (first - 1) / 10000;
+            if (d < 0 || d > 3) {
+                bad++;
+                continue;
+            }
+            seen_doc[d]++;
+            bos_rows += x[0] == 0;
+            for (int i = 0; i < T; i++) {
+                if (y[i] < 0) {   /* padding: only at the end of a short document */
+                    padded++;
+                    bad += x[i] != 0 || (i + 1 < T && y[i + 1] >= 0);
+                    continue;
+                }
+                bad += (y[i] - 1) / 10000 != d;                         /* one document only */
+                if (i + 1 < T && y[i + 1] >= 0)
+                    bad += x[i + 1] != y[i];                           /* targets = inputs shifted */
+                bad += x[i] == 0 ? !(i == 0 && y[i] == 10000 * d + 1)    /* BOS only before the first id */
+                                 : y[i] != x[i] + 1;
+            }
+        }
+    }
+    CHECK_INT(bad, 0);
+    CHECK(seen_doc[0] > 0 && seen_doc[1] > 0 && seen_doc[2] > 0 && seen_doc[3] > 0);
+    CHECK(seen_doc[2] > seen_doc[0] && seen_doc[0] > seen_doc[1]);   /* weighted by length */
+    CHECK(bos_rows > 0);
+    CHECK(padded > 0);   /* document 1 is shorter than a window */
+    printf("  800 windows: per document %d %d %d %d, %d start with BOS, %d padded targets\n", seen_doc[0],
+           seen_doc[1], seen_doc[2], seen_doc[3], bos_rows, padded);
+    /* the same (seed, step) gives the same batch; another step another */
+    tx_shard_batch(s, B, T, 0, 7, 3, in, tg);
+    tx_shard_batch(s, B, T, 0, 7, 3, in2, tg2);
+    CHECK(memcmp(in, in2, sizeof in) == 0 && memcmp(tg, tg2, sizeof tg) == 0);
+    tx_shard_batch(s, B, T, 0, 7, 4, in2, tg2);
+    CHECK(memcmp(in, in2, sizeof in) != 0);
+
+    /* evaluation: every document id is a target exactly once (BOS in front of each document) */
+    int counts[4][1000];
+    memset(counts, 0, sizeof counts);
+    uint64_t cursor = 0;
+    int rows = 0, n, extra = 0;
+    while ((n = tx_shard_eval_batch(s, B, T, 0, &cursor, in, tg)) > 0) {
+        rows += n;
+        for (int i = 0; i < B * T; i++) {
+            if (tg[i] < 0)
+                continue;
+            int d = (tg[i] - 1) / 10000, k = tg[i] - 1 - 10000 * d;
+            if (d >= 0 && d < 4 && k < len[d])
+                counts[d][k]++;
+            else
+                extra++;
+        }
+    }
+    int wrong = extra;
+    for (int d = 0; d < 4; d++)
+        for (int k = 0; k < len[d]; k++)
+            wrong += counts[d][k] != 1;
+    CHECK_INT(wrong, 0);
+    printf("  evaluation: %d rows cover all %d tokens once\n", rows, 1345);
+    tx_shard_free(s);
+}
+
+static void test_bad_shards(void)
+{
+    int len[2] = {10, 20};
+    char jp[256];
+    tx_shard *s = (tx_shard *)1;
+    tx_error e;
+    snprintf(jp, sizeof jp, "%s.json", shard);
+    write_shard(shard, len, 2, 4, 30, NULL);   /* ids up to 10020: beyond a vocabulary of 30 */
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_ESYNTAX);
+    CHECK(s == NULL);
+    CHECK(strstr(e.msg, "outside the vocabulary") != NULL);
+    write_shard(shard, len, 2, 2, 4000, "n_tokens off by one");
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_ESYNTAX);
+    CHECK(strstr(e.msg, "n_tokens") != NULL);
+    FILE *f = fopen(jp, "w");
+    fputs("{\"vocab_size\": 10, \"dtype\": \"uint16\", \"n_tokens\": 3, \"documents\": [[0, 2], [1, 1]]}", f);
+    fclose(f);
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_ESYNTAX);
+    CHECK(strstr(e.msg, "document 1") != NULL);
+    f = fopen(jp, "w");
+    fputs("{\"vocab_size\": 10, \"dtype\": \"float32\", \"n_tokens\": 0, \"documents\": []}", f);
+    fclose(f);
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_ESYNTAX);
+    f = fopen(jp, "w");
+    fputs("{\"vocab_size\": 4000, \"dtype\": \"uint16\", \"n_tokens\": 31, \"documents\": [[0, 31]]}", f);
+    fclose(f);
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_ESYNTAX);   /* the .bin holds 30 ids, not 31 */
+    CHECK(strstr(e.msg, "bytes") != NULL);
+    CHECK_INT(tx_shard_open("no-such-shard.tmp.json", &s, &e), TX_EIO);
+}
+
+/* Evaluation over a shard equals the loss of the forward pass on each document, weighted by tokens. */
+static void test_evaluate(void)
+{
+    int len[3] = {7, 3, 20};
+    write_shard(shard, len, 3, 2, 40000, NULL);
+    char jp[256];
+    snprintf(jp, sizeof jp, "%s.json", shard);
+    tx_shard *s;
+    tx_error e;
+    CHECK_INT(tx_shard_open(jp, &s, &e), TX_OK);
+    tx_model_config c;
+    tx_model_config_default(&c, 40000, 32, 8, 1, 2);
+    tx_model *m;
+    CHECK_INT(tx_model_new(&c, &m, &e), TX_OK);
+    tx_model_init(m, 4);
+    double loss;
+    size_t n;
+    CHECK_INT(tx_model_evaluate(m, s, 2, 24, 0, &loss, &n, &e), TX_OK);
+    CHECK_INT(n, 30);   /* every id once; BOS is never a target */
+    /* by hand: each document with BOS in front as one sequence (all fit in 24 + 1) */
+    double sum = 0;
+    for (int d = 0; d < 3; d++) {
+        int32_t in[21], tg[21];
+        in[0] = 0;
+        for (int k = 0; k < len[d]; k++) {
+            tg[k] = 10000 * d + k + 1;
+            if (k + 1 < len[d])
+                in[k + 1] = tg[k];
+        }
+        float l;
+        CHECK_INT(tx_model_forward(m, in, tg, 1, len[d], &l, &e), TX_OK);
+        sum += (double)l * len[d];
+    }
+    printf("  evaluation loss %.6f over %zu tokens, by hand %.6f\n", loss, n, sum / 30);
+    CHECK_NEAR(loss, sum / 30, 1e-5);
+    CHECK(loss > 9 && loss < 12);   /* near ln(40000) = 10.6 for an untrained model */
+    CHECK_INT(tx_model_evaluate(m, s, 2, 33, 0, &loss, &n, &e), TX_EINVAL);
+    tx_model_free(m);
+    tx_shard_free(s);
+}
+
+int main(void)
+{
+    RUN(test_batches);
+    RUN(test_bad_shards);
+    RUN(test_evaluate);
+    char p[256];
+    snprintf(p, sizeof p, "%s.json", shard);
+    unlink(p);
+    snprintf(p, sizeof p, "%s.bin", shard);
+    unlink(p);
+    return tx_test_finish();
+}
