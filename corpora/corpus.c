@@ -1104,6 +1104,8 @@ int tx_corpus_export(tx_corpus *c, const char *tokenizer, const char *split, con
     int rc = TX_OK;
     if (base.oom || binp.oom || jsonp.oom || tmpb.oom || tmpj.oom)
         rc = tx_error_set(err, TX_ENOMEM, "out of memory");
+    if (!rc && mkdir(outdir, 0777) != 0 && errno != EEXIST)
+        rc = tx_error_set(err, TX_EIO, "%s: %s", outdir, strerror(errno));
     if (!rc && (!(fb = fopen(tmpb.data, "wb")) || !(fj = fopen(tmpj.data, "w"))))
         rc = tx_error_set(err, TX_EIO, "%s: %s", fb ? tmpj.data : tmpb.data, strerror(errno));
     if (!rc) {

@@ -79,7 +79,7 @@ typedef struct tx_corpus_export_result {
  * little-endian ids, documents back to back) and OUTDIR/<tokenizer>-<split>.json (tokenizer, its
  * configuration, vocabulary size, dtype, token and document counts, document offsets). Streams rows:
  * memory stays flat however large the corpus. Both files appear atomically. Exact and musical
- * duplicates are left out (their first copy is kept). */
+ * duplicates are left out (their first copy is kept). OUTDIR is made when missing (not its parents). */
 TX_API int tx_corpus_export(tx_corpus *c, const char *tokenizer, const char *split, const char *outdir,
                             tx_corpus_export_result *res, tx_error *err);
 

@@ -379,7 +379,7 @@ tx_remi *tx_remi_new(const tx_remi_config *c, tx_error *err)
         r->tempo_base = id;
         r->n_tempo = c->num_tempos;
         for (int i = 0; i < c->num_tempos; i++) {
-            char b[32];
+            char b[24];   /* "Tempo_" and a 2-decimal tempo fit the 32-byte token */
             format_tempo(r->tempos[i], b, sizeof b);
             ADD_TOKEN("Tempo_%s", b);
         }

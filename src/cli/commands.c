@@ -15,6 +15,15 @@ const tx_command tx_commands[] = {
      "tactus detokenize [--tokenizer remi|remi+] [--config FILE] [--ids] [--programs LIST] -o OUT FILE"},
     {"corpus", cmd_corpus, "index a corpus in SQLite; search, query, statistics, training shards",
      "tactus corpus --db FILE [options] index|search|query|stats|export [ARG...]"},
+    {"train", cmd_train, "train a model on corpus shards; checkpoints resume exactly",
+     "tactus train --config MODEL.json --data SHARD.json --out CKPT [--valid SHARD.json] [--steps N] "
+     "[--batch B] [--context T] [--lr X] [--warmup N] [--seed S] [--accum N] [--eval-every N] "
+     "[--resume CKPT] [options]"},
+    {"eval", cmd_eval, "loss, perplexity, bits per token and per note of a checkpoint on shards",
+     "tactus eval --model CKPT --data SHARD.json [--context T] [--batch B] [--json]"},
+    {"generate", cmd_generate, "continue a prompt with a checkpoint, under the tokenizer grammar",
+     "tactus generate --model CKPT [--prompt FILE | --tokens TEXT] [-n N] [--temp X] [--top-k K] "
+     "[--top-p P] [--min-p P] [--repeat-penalty X] [--seed S] [--out OUT.mid] [--ids]"},
     {"help", cmd_help, "show the commands, or one command's usage",
      "tactus help [COMMAND]"},
     {NULL, NULL, NULL, NULL},

@@ -45,7 +45,9 @@ int cli_usage_error(const char *name, const char *fmt, ...)
 int cli_flush_stdout(void)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        cli_error("error writing to standard output: %s", strerror(errno));
+        /* a reader that went away (`| head`) is not worth a message; a full disk is */
+        if (errno != EPIPE)
+            cli_error("error writing to standard output: %s", strerror(errno));
         return EXIT_INPUT;
     }
     return EXIT_OK;

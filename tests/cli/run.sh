@@ -80,7 +80,9 @@ if command -v mandoc >/dev/null 2>&1; then
     mkdir -p "$tmp/ex" && ln -s "$src/corpora" "$tmp/ex/corpora"
     for page in "$src"/man/tactus*.1; do
         mandoc -Tascii -Owidth=300 "$page" | col -b | awk '/^EXAMPLES/{f=1;next} /^[A-Z]/{f=0} f' |
-            sed -n 's/^ *tactus /tactus /p' >"$tmp/examples"
+            sed -n 's/^[[:space:]]*tactus /tactus /p' >"$tmp/examples"
+        # every command page shows at least one example, and it is run
+        if [ -s "$tmp/examples" ]; then ok; else bad "no example found in $(basename "$page")"; fi
         while read -r line; do
             (cd "$tmp/ex" && eval "\"$bin\" ${line#tactus }") >/dev/null 2>"$tmp/err"
             if [ $? -eq 0 ]; then ok; else bad "example in $(basename "$page") failed: $line"; cat "$tmp/err" >&2; fi

@@ -1,0 +1,737 @@
+/* train.c: `tactus train`: trains a model (models/model.h) on a corpus shard, printing a line per
+ * logged step, evaluating on a validation shard now and then, and writing a checkpoint that holds the
+ * weights, the optimizer state, the training settings and the shard's tokenizer (configuration and
+ * vocabulary), so that the one file resumes training exactly and is all `generate` needs.
+ *
+ * Exact resume rests on three things the engine guarantees: batches are a function of (seed, step)
+ * alone, the optimizer state (moments and step) is saved bit for bit, and the schedule is a function
+ * of the step. This file only parses options, wires the engine together and prints; it is not a
+ * training library (the loop is a dozen lines over tx_model_forward / backward / tx_adamw_step).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char options[] =
+    "  --config FILE|JSON   the model configuration: a JSON file, or the JSON itself; \"vocab\"\n"
+    "                       defaults to the shard's vocabulary (not needed with --resume)\n"
+    "  --data SHARD.json    the training shard (from tactus corpus export)\n"
+    "  --out CKPT           where to write the checkpoint (.safetensors)\n"
+    "  --valid SHARD.json   a validation shard, evaluated every --eval-every steps and at the end\n"
+    "  --steps N            optimizer steps in all, counting those of a resumed checkpoint (1000)\n"
+    "  --batch B            sequences per micro-batch (8)\n"
+    "  --context T          tokens per sequence (the model's context)\n"
+    "  --accum N            micro-batches accumulated per step (1)\n"
+    "  --lr X               peak learning rate (3e-4); cosine decay to X/10 by the last step\n"
+    "  --warmup N           linear warmup steps (steps/10, at most 100)\n"
+    "  --weight-decay X     AdamW decoupled weight decay on matrices (0.1)\n"
+    "  --clip X             gradient clipping by global norm, 0 = off (1.0)\n"
+    "  --seed S             initialisation and data order (0)\n"
+    "  --log-every N        print every N steps (10; the first and last step always)\n"
+    "  --eval-every N       evaluate on --valid every N steps (0: only at the end)\n"
+    "  --save-every N       also write the checkpoint every N steps (0: only at the end)\n"
+    "  --stop-after N       stop after N steps of this run, write the checkpoint, keep the schedule\n"
+    "  --resume CKPT        continue from a checkpoint written by tactus train\n"
+    "  -j, --json           one JSON object per logged step\n"
+    "  -h, --help           show this help\n";
+
+#define META_TOKENIZER "tactus.tokenizer"
+#define META_TOK_CONFIG "tactus.tokenizer.config"
+#define META_TOK_VOCAB "tactus.tokenizer.vocab"
+#define META_TRAIN "tactus.train"
+#define MAX_JSON_FILE (64u << 20)
+
+/* The training settings, saved in the checkpoint as "tactus.train" so that a resumed run can take them
+ * back; `given` marks the ones set on this command line (they win over the checkpoint's). */
+typedef struct settings {
+    long steps, warmup, log_every, eval_every, save_every, stop_after;
+    int batch, context, accum;
+    double lr, weight_decay, clip;
+    uint64_t seed;
+    int32_t bos;
+} settings;
+
+enum { G_STEPS = 1, G_WARMUP = 2, G_BATCH = 4, G_CONTEXT = 8, G_ACCUM = 16, G_LR = 32, G_WD = 64,
+       G_CLIP = 128, G_SEED = 256 };
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* ---- small parsers ---- */
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Writes a parsed JSON value back as text (to carry the shard's tokenizer configuration over). */
+static void json_write(tx_buf *b, const tx_json *j)
+{
+    switch (j->type) {
+    case TX_JSON_NULL: tx_buf_puts(b, "null"); break;
+    case TX_JSON_FALSE: tx_buf_puts(b, "false"); break;
+    case TX_JSON_TRUE: tx_buf_puts(b, "true"); break;
+    case TX_JSON_NUMBER:
+        if (j->is_integer)
+            tx_buf_printf(b, "%" PRId64, j->integer);
+        else
+            tx_buf_printf(b, "%.17g", j->num);
+        break;
+    case TX_JSON_STRING: tx_buf_json_string(b, j->str); break;
+    case TX_JSON_ARRAY:
+    case TX_JSON_OBJECT:
+        tx_buf_putc(b, j->type == TX_JSON_ARRAY ? '[' : '{');
+        for (size_t i = 0; i < j->len; i++) {
+            if (i)
+                tx_buf_puts(b, ", ");
+            if (j->type == TX_JSON_OBJECT) {
+                tx_buf_json_string(b, j->keys[i]);
+                tx_buf_puts(b, ": ");
+            }
+            json_write(b, j->items[i]);
+        }
+        tx_buf_putc(b, j->type == TX_JSON_ARRAY ? ']' : '}');
+        break;
+    }
+}
+
+/* ---- the tokenizer, from the shard's header ---- */
+
+typedef struct tokenizer_meta {
+    tx_buf name, config, vocab;   /* metadata values; vocab is a JSON array of token strings */
+    int32_t bos;                  /* BOS_None's id, -1 when the tokenizer has none */
+} tokenizer_meta;
+
+static void tokenizer_meta_free(tokenizer_meta *t)
+{
+    tx_buf_free(&t->name);
+    tx_buf_free(&t->config);
+    tx_buf_free(&t->vocab);
+}
+
+/* Reads the shard's header for its tokenizer. A REMI tokenizer is rebuilt from its configuration, so
+ * the checkpoint gets MidiTok's JSON and the vocabulary in order; the rebuilt vocabulary must match
+ * the shard's size. A shard without a tokenizer gives empty metadata (generate will refuse it). */
+static int read_tokenizer(const char *shard, int shard_vocab, tokenizer_meta *t)
+{
+    uint8_t *text;
+    size_t len;
+    tx_error err;
+    memset(t, 0, sizeof *t);
+    t->bos = -1;
+    if (tx_read_file(shard, MAX_JSON_FILE << 4, &text, &len, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    tx_arena a = TX_ARENA_INIT;
+    tx_json *root;
+    int rc = tx_json_parse((const char *)text, len, shard, &a, &root, &err);
+    tx_free(text);
+    if (rc) {
+        cli_error("%s", err.msg);
+        tx_arena_free(&a);
+        return EXIT_INPUT;
+    }
+    const char *name = tx_json_get_str(root, "tokenizer", NULL);
+    const tx_json *cfg = tx_json_get(root, "tokenizer_config");
+    int status = EXIT_OK;
+    if (!name || !cfg || cfg->type != TX_JSON_OBJECT) {
+        tx_arena_free(&a);
+        return EXIT_OK;
+    }
+    tx_buf_puts(&t->name, name);
+    tx_buf raw = TX_BUF_INIT;
+    json_write(&raw, cfg);
+    if (strncmp(name, "remi", 4) == 0 && !raw.oom) {
+        tx_remi_config rc_;
+        tx_remi *r = NULL;
+        char where[600];
+        snprintf(where, sizeof where, "%s: tokenizer_config", shard);
+        if (tx_remi_config_read(&rc_, raw.data, raw.len, where, &err) || !(r = tx_remi_new(&rc_, &err))) {
+            cli_error("%s", err.msg);
+            status = EXIT_INPUT;
+        } else if (tx_remi_vocab_size(r) != shard_vocab) {
+            cli_error("%s: the tokenizer's vocabulary has %d tokens, the shard says %d", shard,
+                      tx_remi_vocab_size(r), shard_vocab);
+            status = EXIT_INPUT;
+        } else {
+            tx_remi_config_write(&rc_, &t->config);
+            tx_buf_putc(&t->vocab, '[');
+            for (int id = 0; id < tx_remi_vocab_size(r); id++) {
+                if (id)
+                    tx_buf_puts(&t->vocab, ", ");
+                tx_buf_json_string(&t->vocab, tx_remi_token(r, id));
+            }
+            tx_buf_putc(&t->vocab, ']');
+            t->bos = tx_remi_id(r, "BOS_None");
+        }
+        tx_remi_free(r);
+    } else {
+        tx_buf_append(&t->config, raw.data, raw.len);
+    }
+    tx_buf_free(&raw);
+    tx_arena_free(&a);
+    if (!status && (t->name.oom || t->config.oom || t->vocab.oom)) {
+        cli_error("%s: out of memory", shard);
+        status = EXIT_INPUT;
+    }
+    return status;
+}
+
+/* ---- the model configuration ---- */
+
+/* Reads --config (a file, or JSON text when it starts with '{'); "vocab" defaults to the shard's. */
+static int read_config(const char *arg, int shard_vocab, tx_model_config *c)
+{
+    const char *p = arg;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    int inline_json = *p == '{';
+    const char *name = inline_json ? "--config" : arg;
+    uint8_t *text = NULL;
+    size_t len;
+    tx_error err;
+    if (inline_json) {
+        len = strlen(arg);
+    } else if (tx_read_file(arg, MAX_JSON_FILE, &text, &len, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    tx_arena a = TX_ARENA_INIT;
+    tx_json *j;
+    int rc = tx_json_parse(inline_json ? arg : (const char *)text, len, name, &a, &j, &err);
+    tx_free(text);
+    if (!rc && j->type == TX_JSON_OBJECT && !tx_json_get(j, "vocab")) {
+        /* a copy of the object with one more member, the shard's vocabulary size */
+        tx_json *vj = tx_arena_alloc(&a, sizeof *vj), *nj = tx_arena_alloc(&a, sizeof *nj);
+        tx_json **items = tx_arena_alloc(&a, (j->len + 1) * sizeof *items);
+        const char **keys = tx_arena_alloc(&a, (j->len + 1) * sizeof *keys);
+        if (!vj || !nj || !items || !keys) {
+            rc = tx_error_set(&err, TX_ENOMEM, "%s: out of memory", name);
+        } else {
+            memset(vj, 0, sizeof *vj);
+            vj->type = TX_JSON_NUMBER;
+            vj->num = shard_vocab;
+            vj->integer = shard_vocab;
+            vj->is_integer = 1;
+            *nj = *j;
+            if (j->len) {
+                memcpy(items, j->items, j->len * sizeof *items);
+                memcpy(keys, j->keys, j->len * sizeof *keys);
+            }
+            items[j->len] = vj;
+            keys[j->len] = "vocab";
+            nj->items = items;
+            nj->keys = keys;
+            nj->len = j->len + 1;
+            j = nj;
+        }
+    }
+    if (!rc)
+        rc = tx_model_config_from_json(j, name, c, &err);
+    tx_arena_free(&a);
+    if (rc) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+/* ---- settings in the checkpoint ---- */
+
+static void settings_json(const settings *s, tx_buf *b)
+{
+    tx_buf_printf(b, "{\"steps\": %ld, \"batch\": %d, \"context\": %d, \"accum\": %d, \"lr\": %.9g, "
+                  "\"warmup\": %ld, \"weight_decay\": %.9g, \"clip\": %.9g, \"seed\": %" PRIu64 ", "
+                  "\"bos\": %d}", s->steps, s->batch, s->context, s->accum, s->lr, s->warmup,
+                  s->weight_decay, s->clip, s->seed, (int)s->bos);
+}
+
+/* Takes the settings of a checkpoint's "tactus.train" that this command line did not give. */
+static int settings_from_checkpoint(const char *path, const char *text, settings *s, unsigned given)
+{
+    tx_arena a = TX_ARENA_INIT;
+    tx_json *j;
+    tx_error err;
+    char name[600];
+    snprintf(name, sizeof name, "%s: %s", path, META_TRAIN);
+    if (tx_json_parse(text, strlen(text), name, &a, &j, &err)) {
+        cli_error("%s", err.msg);
+        tx_arena_free(&a);
+        return EXIT_INPUT;
+    }
+    int64_t steps = tx_json_get_int(j, "steps", -1), batch = tx_json_get_int(j, "batch", -1);
+    int64_t context = tx_json_get_int(j, "context", -1), accum = tx_json_get_int(j, "accum", -1);
+    int64_t warmup = tx_json_get_int(j, "warmup", -1), seed = tx_json_get_int(j, "seed", -1);
+    int64_t bos = tx_json_get_int(j, "bos", -2);
+    double lr = tx_json_get_num(j, "lr", -1), wd = tx_json_get_num(j, "weight_decay", -1);
+    double clip = tx_json_get_num(j, "clip", -1);
+    tx_arena_free(&a);
+    if (steps < 1 || batch < 1 || batch > 1 << 20 || context < 1 || context > TX_MODEL_MAX_CONTEXT ||
+        accum < 1 || accum > 1 << 20 || warmup < 0 || seed < 0 || bos < -1 || bos > TX_MODEL_MAX_VOCAB ||
+        !(lr >= 0) || !(wd >= 0) || !(clip >= 0)) {
+        cli_error("%s: missing or out-of-range training settings", name);
+        return EXIT_INPUT;
+    }
+    if (!(given & G_STEPS)) s->steps = (long)steps;
+    if (!(given & G_BATCH)) s->batch = (int)batch;
+    if (!(given & G_CONTEXT)) s->context = (int)context;
+    if (!(given & G_ACCUM)) s->accum = (int)accum;
+    if (!(given & G_WARMUP)) s->warmup = (long)warmup;
+    if (!(given & G_SEED)) s->seed = (uint64_t)seed;
+    if (!(given & G_LR)) s->lr = lr;
+    if (!(given & G_WD)) s->weight_decay = wd;
+    if (!(given & G_CLIP)) s->clip = clip;
+    s->bos = (int32_t)bos;
+    return EXIT_OK;
+}
+
+/* The metadata of a checkpoint (tokenizer and settings), copied into tm and *train (tx_malloc'd). */
+static int read_checkpoint_meta(const char *path, tokenizer_meta *tm, char **train)
+{
+    tx_safetensors *st;
+    tx_error err;
+    memset(tm, 0, sizeof *tm);
+    tm->bos = -1;
+    *train = NULL;
+    if (tx_safetensors_read(path, TX_MODEL_MAX_FILE, &st, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    const char *name = tx_safetensors_meta(st, META_TOKENIZER), *cfg = tx_safetensors_meta(st, META_TOK_CONFIG);
+    const char *vocab = tx_safetensors_meta(st, META_TOK_VOCAB), *tr = tx_safetensors_meta(st, META_TRAIN);
+    if (name)
+        tx_buf_puts(&tm->name, name);
+    if (cfg)
+        tx_buf_puts(&tm->config, cfg);
+    if (vocab)
+        tx_buf_puts(&tm->vocab, vocab);
+    *train = tr ? tx_strdup(tr) : NULL;
+    tx_safetensors_free(st);
+    if (!tr) {
+        cli_error("%s: no \"%s\" in the metadata: not a checkpoint of tactus train", path, META_TRAIN);
+        return EXIT_INPUT;
+    }
+    if (!*train || tm->name.oom || tm->config.oom || tm->vocab.oom) {
+        cli_error("%s: out of memory", path);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+static int save(const tx_model *m, const tx_adamw *o, const tokenizer_meta *tm, const settings *s,
+                const char *out)
+{
+    const char *keys[4], *vals[4];
+    size_t n = 0;
+    tx_buf tj = TX_BUF_INIT;
+    settings_json(s, &tj);
+    keys[n] = META_TRAIN;
+    vals[n++] = tj.data;
+    if (tm->name.len) {
+        keys[n] = META_TOKENIZER;
+        vals[n++] = tm->name.data;
+        keys[n] = META_TOK_CONFIG;
+        vals[n++] = tm->config.len ? tm->config.data : "{}";
+    }
+    if (tm->vocab.len) {
+        keys[n] = META_TOK_VOCAB;
+        vals[n++] = tm->vocab.data;
+    }
+    tx_error err;
+    int rc = tj.oom ? tx_error_set(&err, TX_ENOMEM, "%s: out of memory", out)
+                    : tx_model_save(m, o, keys, vals, n, out, &err);
+    tx_buf_free(&tj);
+    if (rc) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+/* Evaluates on the validation shard and prints the result. */
+static int validate(tx_model *m, const tx_shard *valid, const settings *s, long step, int json)
+{
+    double loss;
+    size_t tokens;
+    tx_error err;
+    if (tx_model_evaluate(m, valid, s->batch, s->context, s->bos, &loss, &tokens, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    if (json)
+        printf("{\"step\": %ld, \"valid_loss\": %.6f, \"valid_perplexity\": %.4f, \"valid_tokens\": %zu}\n",
+               step, loss, exp(loss), tokens);
+    else
+        printf("step %ld: valid loss %.6f, perplexity %.4f (%zu tokens)\n", step, loss, exp(loss), tokens);
+    return cli_flush_stdout();
+}
+
+int cmd_train(int argc, char **argv)
+{
+    enum { O_CONFIG = 256, O_DATA, O_OUT, O_VALID, O_STEPS, O_BATCH, O_CONTEXT, O_ACCUM, O_LR, O_WARMUP,
+           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, O_CONFIG},
+        {"data", required_argument, NULL, O_DATA},
+        {"out", required_argument, NULL, O_OUT},
+        {"valid", required_argument, NULL, O_VALID},
+        {"steps", required_argument, NULL, O_STEPS},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"context", required_argument, NULL, O_CONTEXT},
+        {"accum", required_argument, NULL, O_ACCUM},
+        {"lr", required_argument, NULL, O_LR},
+        {"warmup", required_argument, NULL, O_WARMUP},
+        {"weight-decay", required_argument, NULL, O_WD},
+        {"clip", required_argument, NULL, O_CLIP},
+        {"seed", required_argument, NULL, O_SEED},
+        {"log-every", required_argument, NULL, O_LOG},
+        {"eval-every", required_argument, NULL, O_EVAL},
+        {"save-every", required_argument, NULL, O_SAVE},
+        {"stop-after", required_argument, NULL, O_STOP},
+        {"resume", required_argument, NULL, O_RESUME},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *data = NULL, *out = NULL, *valid_path = NULL, *resume = NULL;
+    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, -1};
+    unsigned given = 0;
+    int json = 0, c;
+    long v;
+    double d;
+    while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_CONFIG: config = optarg; break;
+        case O_DATA: data = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_VALID: valid_path = optarg; break;
+        case O_RESUME: resume = optarg; break;
+        case O_STEPS:
+            if (parse_long(optarg, 1, 1L << 40, &s.steps))
+                return cli_usage_error("train", "--steps must be a positive integer");
+            given |= G_STEPS;
+            break;
+        case O_BATCH:
+            if (parse_long(optarg, 1, 1 << 20, &v))
+                return cli_usage_error("train", "--batch must be a positive integer");
+            s.batch = (int)v;
+            given |= G_BATCH;
+            break;
+        case O_CONTEXT:
+            if (parse_long(optarg, 1, TX_MODEL_MAX_CONTEXT, &v))
+                return cli_usage_error("train", "--context must be an integer in 1..%d", TX_MODEL_MAX_CONTEXT);
+            s.context = (int)v;
+            given |= G_CONTEXT;
+            break;
+        case O_ACCUM:
+            if (parse_long(optarg, 1, 1 << 20, &v))
+                return cli_usage_error("train", "--accum must be a positive integer");
+            s.accum = (int)v;
+            given |= G_ACCUM;
+            break;
+        case O_LR:
+            if (parse_double(optarg, 0, 10, &s.lr))
+                return cli_usage_error("train", "--lr must be a number in 0..10");
+            given |= G_LR;
+            break;
+        case O_WARMUP:
+            if (parse_long(optarg, 0, 1L << 40, &s.warmup))
+                return cli_usage_error("train", "--warmup must be an integer of 0 or more");
+            given |= G_WARMUP;
+            break;
+        case O_WD:
+            if (parse_double(optarg, 0, 10, &s.weight_decay))
+                return cli_usage_error("train", "--weight-decay must be a number in 0..10");
+            given |= G_WD;
+            break;
+        case O_CLIP:
+            if (parse_double(optarg, 0, 1e30, &s.clip))
+                return cli_usage_error("train", "--clip must be a number of 0 or more");
+            given |= G_CLIP;
+            break;
+        case O_SEED:
+            if (parse_double(optarg, 0, 9007199254740992.0, &d) || d != floor(d))
+                return cli_usage_error("train", "--seed must be an integer of 0 or more");
+            s.seed = (uint64_t)d;
+            given |= G_SEED;
+            break;
+        case O_LOG:
+            if (parse_long(optarg, 1, 1L << 40, &s.log_every))
+                return cli_usage_error("train", "--log-every must be a positive integer");
+            break;
+        case O_EVAL:
+            if (parse_long(optarg, 0, 1L << 40, &s.eval_every))
+                return cli_usage_error("train", "--eval-every must be an integer of 0 or more");
+            break;
+        case O_SAVE:
+            if (parse_long(optarg, 0, 1L << 40, &s.save_every))
+                return cli_usage_error("train", "--save-every must be an integer of 0 or more");
+            break;
+        case O_STOP:
+            if (parse_long(optarg, 1, 1L << 40, &s.stop_after))
+                return cli_usage_error("train", "--stop-after must be a positive integer");
+            break;
+        case 'j': json = 1; break;
+        case 'h': cli_usage(stdout, "train", options); return cli_flush_stdout();
+        default: return cli_usage_error("train", "bad option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (!data || !out)
+        return cli_usage_error("train", "--data SHARD.json and --out CKPT are required");
+    if (!config && !resume)
+        return cli_usage_error("train", "--config is required (unless --resume gives the model)");
+
+    int status = EXIT_OK;
+    tx_shard *shard = NULL, *valid = NULL;
+    tx_model *m = NULL;
+    tx_adamw *o = NULL;
+    tokenizer_meta tm = {TX_BUF_INIT, TX_BUF_INIT, TX_BUF_INIT, -1};
+    char *train_meta = NULL;
+    int32_t *batch = NULL;
+    tx_error err;
+    struct sigaction sa, old_int, old_term;
+    int handlers = 0;
+
+    if (tx_shard_open(data, &shard, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    if (tx_shard_tokens(shard) == 0) {
+        cli_error("%s: the shard holds no tokens", data);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (valid_path && tx_shard_open(valid_path, &valid, &err)) {
+        cli_error("%s", err.msg);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (valid && tx_shard_tokens(valid) == 0) {
+        cli_error("%s: the validation shard holds no tokens", valid_path);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if ((status = read_tokenizer(data, tx_shard_vocab(shard), &tm)))
+        goto done;
+    s.bos = tm.bos;
+
+    tx_model_config mc;
+    if (config && (status = read_config(config, tx_shard_vocab(shard), &mc)))
+        goto done;
+    if (resume) {
+        tokenizer_meta old;
+        status = read_checkpoint_meta(resume, &old, &train_meta);
+        if (!status && old.name.len && (strcmp(old.name.data, tm.name.data ? tm.name.data : "") ||
+                                       strcmp(old.config.data ? old.config.data : "",
+                                              tm.config.data ? tm.config.data : ""))) {
+            cli_error("%s: the checkpoint was trained with another tokenizer than %s's", resume, data);
+            status = EXIT_INPUT;
+        }
+        tokenizer_meta_free(&old);
+        if (status || (status = settings_from_checkpoint(resume, train_meta, &s, given)))
+            goto done;
+        if (tx_model_load(resume, &m, &err)) {
+            cli_error("%s", err.msg);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        if (config) {
+            tx_buf a = TX_BUF_INIT, b = TX_BUF_INIT;
+            tx_model_config_to_json(&mc, &a);
+            tx_model_config_to_json(tx_model_get_config(m), &b);
+            int same = a.data && b.data && strcmp(a.data, b.data) == 0;
+            tx_buf_free(&a);
+            tx_buf_free(&b);
+            if (!same) {
+                cli_error("%s: the checkpoint's model differs from --config %s", resume, config);
+                status = EXIT_INPUT;
+                goto done;
+            }
+        }
+    } else {
+        if (tx_model_new(&mc, &m, &err)) {
+            cli_error("%s", err.msg);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        tx_model_init(m, s.seed);
+    }
+    const tx_model_config *cfg = tx_model_get_config(m);
+    if (tx_shard_vocab(shard) > cfg->vocab_size || (valid && tx_shard_vocab(valid) > cfg->vocab_size)) {
+        cli_error("%s: the shard's vocabulary (%d) is larger than the model's (%d)",
+                  tx_shard_vocab(shard) > cfg->vocab_size ? data : valid_path,
+                  tx_shard_vocab(shard) > cfg->vocab_size ? tx_shard_vocab(shard) : tx_shard_vocab(valid),
+                  cfg->vocab_size);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (valid && tx_shard_vocab(valid) != tx_shard_vocab(shard)) {
+        cli_error("%s: its vocabulary (%d) differs from %s's (%d)", valid_path, tx_shard_vocab(valid), data,
+                  tx_shard_vocab(shard));
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (s.context == 0)
+        s.context = cfg->context;
+    if (s.context > cfg->context) {
+        cli_error("--context %d is longer than the model's context of %d", s.context, cfg->context);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (s.warmup < 0)
+        s.warmup = s.steps / 10 < 100 ? s.steps / 10 : 100;
+
+    tx_adamw_config ac;
+    tx_adamw_config_default(&ac);
+    ac.lr = (float)s.lr;
+    ac.min_lr = (float)(s.lr / 10);
+    ac.weight_decay = (float)s.weight_decay;
+    ac.grad_clip = (float)s.clip;
+    ac.warmup_steps = s.warmup;
+    ac.total_steps = s.steps;
+    if (tx_adamw_new(&ac, m, &o, &err) || (resume && tx_adamw_load(o, resume, &err))) {
+        cli_error("%s", err.msg);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    size_t bt = (size_t)s.batch * (size_t)s.context;
+    batch = tx_malloc(2 * bt * sizeof *batch);
+    if (!batch) {
+        cli_error("%s: out of memory for a batch of %d x %d", data, s.batch, s.context);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    long step = tx_adamw_get_step(o);
+    long stop = s.steps;
+    if (s.stop_after && step + s.stop_after < stop)
+        stop = step + s.stop_after;
+    if (step >= s.steps) {
+        cli_error("%s: already at step %ld of %ld; give a larger --steps to go on", resume, step, s.steps);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (json)
+        printf("{\"parameters\": %zu, \"vocab\": %d, \"context\": %d, \"batch\": %d, \"accum\": %d, "
+               "\"documents\": %zu, \"tokens\": %zu, \"from_step\": %ld, \"steps\": %ld}\n",
+               tx_model_num_params(m), cfg->vocab_size, s.context, s.batch, s.accum,
+               tx_shard_documents(shard), tx_shard_tokens(shard), step, s.steps);
+    else
+        printf("training %zu parameters on %zu tokens (%zu documents), batch %d x %d%s, steps %ld to %ld "
+               "of %ld\n", tx_model_num_params(m), tx_shard_tokens(shard), tx_shard_documents(shard),
+               s.batch, s.context, s.accum > 1 ? " accumulated" : "", step + 1, stop, s.steps);
+    if ((status = cli_flush_stdout()))
+        goto done;
+
+    /* Ctrl-C (or a scheduler's SIGTERM) finishes the step under way and writes the checkpoint. */
+    interrupted = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers = 1;
+
+    double t_last = tx_now();
+    size_t tok_since = 0;
+    while (step < stop && !interrupted) {
+        float lsum = 0, norm = 0;
+        tx_model_zero_grad(m);
+        for (int a = 0; a < s.accum && !status; a++) {
+            float loss = 0;
+            tx_shard_batch(shard, s.batch, s.context, s.bos, s.seed, step * s.accum + a, batch, batch + bt);
+            if (tx_model_forward(m, batch, batch + bt, s.batch, s.context, &loss, &err) ||
+                tx_model_backward(m, 1.0f / (float)s.accum, &err)) {
+                cli_error("step %ld: %s", step + 1, err.msg);
+                status = EXIT_INPUT;
+            }
+            lsum += loss;
+        }
+        float lr = tx_adamw_lr(&ac, step);
+        if (status || tx_adamw_step(o, m, &norm, &err)) {
+            if (!status)
+                cli_error("step %ld: %s", step + 1, err.msg);
+            status = EXIT_INPUT;
+            break;
+        }
+        step++;
+        tok_since += bt * (size_t)s.accum;
+        if (step % s.log_every == 0 || step == stop || step == 1) {
+            double now = tx_now(), rate = tok_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
+            float loss = lsum / (float)s.accum;
+            if (json)
+                printf("{\"step\": %ld, \"steps\": %ld, \"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, "
+                       "\"tokens_per_second\": %.0f}\n", step, s.steps, loss, lr, norm, rate);
+            else
+                printf("step %ld/%ld: loss %.6f, lr %.3e, grad norm %.4f, %.0f tokens/s\n", step, s.steps,
+                       loss, lr, norm, rate);
+            if ((status = cli_flush_stdout()))
+                break;
+            t_last = tx_now();
+            tok_since = 0;
+        }
+        if (valid && s.eval_every && step % s.eval_every == 0 && step != stop) {
+            if ((status = validate(m, valid, &s, step, json)))
+                break;
+            t_last = tx_now();
+        }
+        if (s.save_every && step % s.save_every == 0 && step != stop && (status = save(m, o, &tm, &s, out)))
+            break;
+    }
+    if (status)
+        goto done;
+    if ((status = save(m, o, &tm, &s, out)))
+        goto done;
+    if (interrupted) {
+        cli_error("interrupted at step %ld of %ld; the checkpoint is %s (go on with --resume %s)", step,
+                  s.steps, out, out);
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (valid)
+        status = validate(m, valid, &s, step, json);
+done:
+    if (handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    tx_free(batch);
+    tx_free(train_meta);
+    tokenizer_meta_free(&tm);
+    tx_adamw_free(o);
+    tx_model_free(m);
+    tx_shard_free(valid);
+    tx_shard_free(shard);
+    return status;
+}
