@@ -344,7 +344,9 @@ int main(int argc, char **argv)
     qsort(files, nfiles, sizeof *files, str_cmp);
     load_known();
 
-    char tmp[] = "/tmp/tactus-abc-oracle-XXXXXX";
+    char tmp[4200];
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/tactus-abc-oracle-XXXXXX", tmpdir && *tmpdir ? tmpdir : P_tmpdir);
     if (!mkdtemp(tmp)) {
         fprintf(stderr, "cannot make a temporary folder\n");
         return 1;

@@ -359,12 +359,11 @@ static void play_range(render *r, size_t from, size_t to, int parts)
 void tx_abc_play_voice(tune_ctx *c, voice *v, perf *pf, int tpq)
 {
     render r = {c, v, pf, rat_make(0, 1), c->tempo ? c->tempo : TX_DEFAULT_TEMPO, tpq};
+    /* parts count only when the P: order names at least one that this voice has */
     int has_parts = 0;
-    for (size_t i = 0; i < v->n; i++)
-        if (v->evs[i].kind == E_PART) {
+    for (size_t i = 0; i < v->n && !has_parts; i++)
+        if (v->evs[i].kind == E_PART && v->evs[i].a > 0 && strchr(c->play_order, v->evs[i].a))
             has_parts = 1;
-            break;
-        }
     if (!has_parts || !c->play_order[0] || c->opt->written_order) {
         /* without a P: order abc2midi plays the parts as written, as one stream */
         play_range(&r, 0, v->n, 0);

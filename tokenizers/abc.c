@@ -216,7 +216,7 @@ static void parse_key(tune_ctx *c, const char *v, keyspec *k, long line)
         const char *w = p;
         while ((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z'))
             w++;
-        if (w > p && !(*w == '=')) {
+        if (w > p) {   /* "Dmix=c": the mode may run straight into an accidental */
             int m = mode_from_word(p, (size_t)(w - p), &shift);
             if (m >= 0) {
                 mode = m;
@@ -374,11 +374,12 @@ static rat parse_len(const char *num, size_t nnum, size_t slashes, const char *d
         for (size_t i = 0; i < nden; i++)
             x = x * 10 + (den[i] - '0');
         d = x;
-        /* "A//4": slashes beyond the first halve further */
-        for (size_t i = 1; i < slashes; i++)
+        /* "A//4": slashes beyond the first halve further (stopped where the fraction's range ends:
+         * rat_make then reports the overflow) */
+        for (size_t i = 1; i < slashes && d <= RAT_LIMIT; i++)
             d *= 2;
     } else {
-        for (size_t i = 0; i < slashes && i < 30; i++)
+        for (size_t i = 0; i < slashes && d <= RAT_LIMIT; i++)
             d *= 2;
     }
     if (d == 0)
@@ -983,7 +984,8 @@ static void music_line(tune_ctx *c, const char *line, size_t linelen, long ln)
         switch (k) {
         case 'n': {
             int up = 0, down = 0;
-            int pitch = note_pitch(c, v, S(1), G(1), line[ov[2 * 2]], G(3), S(3), &up, &down, 1);
+            /* abc2midi: a grace note's accidental does not carry to the notes after it */
+            int pitch = note_pitch(c, v, S(1), G(1), line[ov[2 * 2]], G(3), S(3), &up, &down, !v->in_grace);
             int pline = 7 * (line[ov[2 * 2]] >= 'a' ? 5 : 4) + letter_index(line[ov[2 * 2]]);
             for (size_t q = 0; q < G(3); q++)
                 pline += S(3)[q] == '\'' ? 7 : -7;
@@ -1748,7 +1750,15 @@ int tx_abc_parse(const char *text, size_t len, const char *name, const tx_abc_op
         while (j < nlines && !blank(lines[j].s, lines[j].n) &&
                !(lines[j].n >= 2 && lines[j].s[0] == 'X' && lines[j].s[1] == ':'))
             j++;
-        long number = strtol(lines[i].s + 2, NULL, 10);
+        /* the X: number, read within the line: the input need not end with a NUL */
+        long number = 0;
+        {
+            size_t q = 2;
+            while (q < lines[i].n && (lines[i].s[q] == ' ' || lines[i].s[q] == '\t'))
+                q++;
+            while (q < lines[i].n && lines[i].s[q] >= '0' && lines[i].s[q] <= '9' && number < 100000000)
+                number = number * 10 + (lines[i].s[q++] - '0');
+        }
         if (opt->tune > 0 && number != opt->tune) {
             i = j;
             continue;
