@@ -198,6 +198,14 @@ static int finish_chunk(reader *r, size_t first_note, size_t first_text, tx_tick
         r->n_used = 0;
         for (size_t i = first_note; i < s->n_notes; i++)
             s->notes[i].track = r->remap[s->notes[i].track];
+    } else if (r->chunk == 0 && r->track_name_len && !tx_score_meta(s, "title")) {
+        /* the name of a first chunk without notes (a type-1 conductor track) names the piece, as
+         * sequencers write it and as tx_midi_write_file() writes the "title" */
+        tx_buf_reset(&r->scratch);
+        if (tx_buf_append(&r->scratch, (const char *)r->track_name, r->track_name_len))
+            return oom(r, off);
+        if (r->scratch.data[0] && tx_score_set_meta(s, "title", r->scratch.data))
+            return oom(r, off);
     }
     for (size_t i = first_text; i < s->n_texts; i++)
         s->texts[i].track = first_track;

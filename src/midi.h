@@ -16,6 +16,8 @@
  *   without notes gives no track, so a tempo-only conductor chunk adds none. Every track of a chunk
  *   takes the chunk's track name (its last track-name event; "" when none). Channel 10 (index 9) is
  *   drums. A type 0 file is one chunk, so it is split by channel and program the same way.
+ * - The track name of a first chunk that gives no track (a type-1 conductor track) becomes the score's
+ *   "title" metadata (symusic drops it).
  * - Note-on with velocity 0 is a note-off. Notes pair per chunk, channel and pitch, first in, first
  *   out: a note-off ends the earliest still-sounding note of its pitch on its channel (as symusic and
  *   mido-based readers do). A note-off with nothing sounding is ignored. A note-on and note-off at
@@ -102,8 +104,13 @@ TX_API int tx_midi_read(const uint8_t *data, size_t len, const char *name, tx_sc
  * path as the name in messages. */
 TX_API int tx_midi_read_file(const char *path, tx_score **out, tx_midi_info *info, tx_error *err);
 
-/* Writes s as SMF type 1 through libsmf, atomically (temporary file, then rename). The score is not
- * changed. Zero-length notes stay zero-length (their note-off follows their note-on). */
+/* Writes s as SMF type 1 through libsmf, atomically (a temporary file beside path, fsync, rename; on
+ * failure path is untouched and no temporary file remains). s must pass tx_score_check() and is not
+ * changed. The first chunk is a conductor (the "title" as its name, tempos, signatures, texts of no
+ * track), then one chunk per score track with its program change at tick 0. Zero-length notes stay
+ * zero-length. Not kept: channel -1 (a free channel is assigned, never 9 unless drums; drums always
+ * go to 9), modes other than major and minor, texts over 127 bytes (cut: libsmf's limit), metadata
+ * other than the title, the pickup and note flags; tracks without notes read back as none. */
 TX_API int tx_midi_write_file(const tx_score *s, const char *path, tx_error *err);
 
 #endif

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static int tx_test_passed, tx_test_failed;
-static const char *tx_test_current = "";
+static const char *tx_test_current __attribute__((unused)) = "";
 
 #define CHECK(cond) do { \
     if (cond) tx_test_passed++; \

@@ -161,6 +161,41 @@ static void test_type0_notes(void)
     tx_score_free(s);
 }
 
+/* The name of a first chunk without notes is the title; a first chunk with notes names its track. */
+static void test_title(void)
+{
+    smf m;
+    tx_score *s;
+    tx_error err;
+    header(&m, 1, 2, 96);
+    track(&m);
+    meta_text(&m, 0, 0x03, "Conductor Name");
+    end_track(&m, 0);
+    track(&m);
+    meta_text(&m, 0, 0x03, "Lead");
+    on(&m, 0, 0, 60, 90);
+    off(&m, 96, 0, 60);
+    end_track(&m, 0);
+    CHECK_INT(rd(&m, &s, NULL, &err), TX_OK);
+    if (s) {
+        CHECK_STR(tx_score_meta(s, "title"), "Conductor Name");
+        CHECK_STR(s->tracks[0].name, "Lead");
+        tx_score_free(s);
+    }
+    header(&m, 0, 1, 96);
+    track(&m);
+    meta_text(&m, 0, 0x03, "Only Track");
+    on(&m, 0, 0, 60, 90);
+    off(&m, 96, 0, 60);
+    end_track(&m, 0);
+    CHECK_INT(rd(&m, &s, NULL, &err), TX_OK);
+    if (s) {
+        CHECK(tx_score_meta(s, "title") == NULL);
+        CHECK_STR(s->tracks[0].name, "Only Track");
+        tx_score_free(s);
+    }
+}
+
 static void test_running_status_and_vel0(void)
 {
     smf m;
@@ -847,6 +882,7 @@ static void test_out_of_memory(void)
 int main(void)
 {
     RUN(test_type0_notes);
+    RUN(test_title);
     RUN(test_running_status_and_vel0);
     RUN(test_type1_maps_and_texts);
     RUN(test_track_split);
