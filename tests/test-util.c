@@ -129,6 +129,34 @@ static void test_paths(void)
     CHECK(strlen(tx_version()) >= 5);
 }
 
+/* SHA-256 against the FIPS 180-4 / NIST examples, streamed in uneven pieces too */
+static void test_sha256(void)
+{
+    static const struct { const char *msg; size_t repeat; const char *hex; } v[] = {
+        {"", 1, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+        {"a", 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        tx_sha256_ctx h;
+        tx_sha256_init(&h);
+        size_t n = strlen(v[i].msg);
+        for (size_t r = 0; r < v[i].repeat; r++)
+            for (size_t k = 0; k < n; k += 7)
+                tx_sha256_update(&h, v[i].msg + k, n - k < 7 ? n - k : 7);
+        uint8_t d[TX_SHA256_SIZE];
+        char hex[TX_SHA256_HEX_SIZE];
+        tx_sha256_final(&h, d);
+        CHECK_STR(tx_sha256_hex(d, hex), v[i].hex);
+        if (v[i].repeat == 1) {
+            tx_sha256(v[i].msg, n, d);
+            CHECK_STR(tx_sha256_hex(d, hex), v[i].hex);
+        }
+    }
+}
+
 static int keep_mid(const char *path, void *ud)
 {
     (*(int *)ud)++;
@@ -183,6 +211,7 @@ static void test_find_files(void)
 int main(void)
 {
     RUN(test_find_files);
+    RUN(test_sha256);
     RUN(test_errors);
     RUN(test_arena_buf);
     RUN(test_files);
