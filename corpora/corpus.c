@@ -842,7 +842,7 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
             rc = db_error(c, err, "preparing");
         if (!rc)
             rc = exec(c, "BEGIN IMMEDIATE", err);
-        if (!rc)
+        if (!rc)   /* before the tokens that refer to them */
             rc = record_tokenizers(c, toks, n_toks, err);
         for (int t = 0; t < jobs && !rc && (size_t)t < n_items; t++)
             if (pthread_create(&threads[started], NULL, worker, &j) == 0)
@@ -918,6 +918,10 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
         }
         sqlite3_finalize(ins);
         sqlite3_finalize(mark);
+        /* and when no file needed reading: an empty corpus still exports an empty shard of a known
+         * tokenizer */
+        if (!rc && !n_items)
+            rc = record_tokenizers(c, toks, n_toks, err);
         if (!rc)
             rc = exec(c, duplicates_sql, err);
         if (!rc)

@@ -82,7 +82,7 @@ else bad "resuming after SIGTERM at step '$k' differs"; diff sig-straight.log si
 
 # ---- eval ----
 expect 0 "$bin" eval --model a.safetensors --data remi-valid.json
-contains out "remi-valid.json: 11597 tokens: loss "
+contains out "remi-valid.json: 17950 tokens: loss "
 contains out "bits/note"
 expect 0 "$bin" eval --model a.safetensors --data remi-valid.json --json
 if awk '{ if (match($0, /"loss": [0-9.]+/) && match($0, /"perplexity": [0-9.]+/) && $0 ~ /"bits_per_note": [0-9.]+/) ok = 1 } END { exit !ok }' out; then ok
@@ -155,12 +155,16 @@ expect 1 "$bin" train --config "$tiny" --data nothere.json --out x.safetensors
 expect 1 "$bin" train --config "$tiny" --data remi-train.json --out no/such/dir/x.safetensors --steps 2
 contains err "no/such/dir/x.safetensors"
 
-# an empty split: no validation, no evaluation
-expect 0 "$bin" corpus --db s.db --tokenizer remi --split test --out . export
-expect 1 "$bin" train --config "$tiny" --data remi-train.json --valid remi-test.json --out x.safetensors
-contains err "remi-test.json: the validation shard holds no tokens"
-expect 1 "$bin" eval --model a.safetensors --data remi-test.json
-contains err "remi-test.json: the shard holds no tokens to predict"
+# an empty shard (from an empty corpus): no validation, no evaluation
+mkdir -p empty empty-out
+expect 0 "$bin" corpus --db e.db --tokenizer remi index empty
+expect 0 "$bin" corpus --db e.db --tokenizer remi --split test --out empty-out export
+cp empty-out/remi-test.bin remi-empty.bin
+sed 's/"split": "test"/"split": "empty"/' empty-out/remi-test.json >remi-empty.json
+expect 1 "$bin" train --config "$tiny" --data remi-train.json --valid remi-empty.json --out x.safetensors
+contains err "remi-empty.json: the validation shard holds no tokens"
+expect 1 "$bin" eval --model a.safetensors --data remi-empty.json
+contains err "remi-empty.json: the shard holds no tokens to predict"
 # a shard that names no tokenizer trains (without BOS) and evaluates, but cannot generate
 cp remi-train.bin bare.bin
 printf '{"dtype": "uint16", "vocab_size": 284, "n_tokens": %d, "documents": [[0, %d]]}' \
