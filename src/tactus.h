@@ -14,6 +14,8 @@
 #include "hash.h"
 #include "abc.h"
 #include "remi.h"
+#include "bpe.h"
+#include "abctok.h"
 #include "corpus.h"
 #include "model.h"
 #include "safetensors.h"
