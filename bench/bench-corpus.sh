@@ -1,14 +1,15 @@
 #!/bin/sh
-# bench-corpus.sh TACTUS SHARED_DIR: indexes the shared MIDI corpora (POP909 and ASAP) into a fresh
-# database, with and without REMI tokens, then again with nothing changed, and prints files/s, notes/s
-# and tokens/s for each run (median of 3). The goals: 2,000 files/s or more with SQLite writes, and
+# bench-corpus.sh TACTUS SHARED_DIR: indexes the shared MIDI corpora (POP909 and ASAP), then the ABC
+# collections, into a fresh database, with and without REMI tokens, then again with nothing changed,
+# and prints files/s, notes/s and tokens/s for each run (median of 3). The goals: 2,000 files/s or more with SQLite writes, and
 # 20,000 files/s or more for a re-run with nothing changed.
 set -eu
 bin=$1
 shared=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-roots="$shared/corpora/pop909 $shared/corpora/midi-asap"
+midi_roots="$shared/corpora/pop909 $shared/corpora/midi-asap"
+abc_roots="$shared/corpora/abc"
 
 median() { sort -n | sed -n 2p; }
 
@@ -34,7 +35,13 @@ run() {   # run LABEL FRESH(0/1) ARGS...: three timed runs, prints the median
 }
 
 echo "corpora: POP909 + ASAP MIDI ($(nproc) cores)"
+roots=$midi_roots
 run "index, no tokens" 1
 run "index, REMI tokens" 1 --tokenizer remi
 run "index, REMI + REMI+ tokens" 1 --tokenizer remi --tokenizer remi+
 run "re-run, nothing changed" 0 --tokenizer remi --tokenizer remi+
+echo "corpora: every ABC collection (files hold many tunes; a row per tune)"
+roots=$abc_roots
+run "index, no tokens" 1
+run "index, REMI tokens" 1 --tokenizer remi
+run "re-run, nothing changed" 0 --tokenizer remi
