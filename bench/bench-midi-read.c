@@ -1,11 +1,12 @@
 /* bench-midi-read.c: how fast tactus's MIDI reader is next to libsmf's, on a folder of MIDI files.
  *
- * `bench-midi-read DIR` loads every .mid under DIR (recursively) into memory, then times, median of
- * 3 runs, parsing all of them from memory:
+ * `bench-midi-read DIR` loads every MIDI file under DIR (recursively, sorted) into memory, then
+ * times, median of 3 runs, parsing all of them from memory:
  *   - tactus: tx_midi_read() to a sorted score, notes counted, score freed;
  *   - libsmf, direct free: smf_load_from_memory(), every event visited with smf_get_next_event(),
- *     then the events freed directly (free() on each event and its buffer, through the public
- *     smf_track_t.events_array) before smf_delete(), which then has no events to remove;
+ *     then freed with tx_smf_delete_fast() (smf-glue.c), which frees the events directly (free() on
+ *     each event and its buffer, through the public smf_track_t.events_array) before smf_delete(),
+ *     which then has no events to remove;
  *   - libsmf, smf_delete: the same, freed with smf_delete() alone, whose event removal is quadratic
  *     in the events of a track (each removal searches and renumbers the track's array).
  * and prints MB/s, files/s and notes/s for each, and the ratios. libsmf's notes are its note-on
@@ -13,75 +14,60 @@
  * a benchmark, not a test; it is built on demand (`meson compile -C BUILD bench`).
  */
 #include "midi.h"
+#include "paths.h"
 #include "progress.h"
+#include "scoreio.h"
+#include "smf-glue-priv.h"
 
-#include <dirent.h>
 #include <glib.h>
 #include <smf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct file {
-    char *path;
+    const char *path;   /* borrowed from the list tx_find_files() made */
     uint8_t *data;
     size_t len;
 } file;
 
 typedef struct files {
     file *v;
-    size_t n, cap;
+    size_t n;
     size_t bytes;
 } files;
 
-static void walk(const char *dir, files *out)
+/* tx_find_files() keeps the MIDI files (.mid, .midi, .kar, .smf in any case) and sorts them. */
+static int is_midi(const char *path, void *ud)
 {
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "bench-midi-read: %s: cannot open\n", dir);
-        return;
+    (void)ud;
+    return tx_format_from_path(path) == TX_FORMAT_MIDI;
+}
+
+/* Every MIDI file under dir, sorted, read into memory; a file that cannot be read is reported and left
+ * out. The paths are borrowed from *paths, which the caller frees with tx_free_paths(). */
+static int load(const char *dir, char ***paths, size_t *n_paths, files *out)
+{
+    tx_error err;
+    if (tx_find_files(dir, is_midi, NULL, paths, n_paths, &err) != TX_OK) {
+        fprintf(stderr, "bench-midi-read: %s\n", err.msg);
+        return -1;
     }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb))
-            continue;
-        if (S_ISDIR(sb.st_mode)) {
-            walk(path, out);
-            continue;
-        }
-        size_t l = strlen(path);
-        if (l < 4 || (strcmp(path + l - 4, ".mid") && strcmp(path + l - 4, ".MID")))
-            continue;
-        file f = {strdup(path), NULL, 0};
-        tx_error err;
-        if (tx_read_file(path, TX_MIDI_MAX_FILE, &f.data, &f.len, &err)) {
+    out->v = *n_paths ? calloc(*n_paths, sizeof *out->v) : NULL;
+    if (*n_paths && !out->v) {
+        fprintf(stderr, "bench-midi-read: out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < *n_paths; i++) {
+        file f = {(*paths)[i], NULL, 0};
+        if (tx_read_file(f.path, TX_MIDI_MAX_FILE, &f.data, &f.len, &err)) {
             fprintf(stderr, "bench-midi-read: %s\n", err.msg);
-            free(f.path);
             continue;
-        }
-        if (out->n == out->cap) {
-            out->cap = out->cap ? out->cap * 2 : 1024;
-            out->v = realloc(out->v, out->cap * sizeof *out->v);
-            if (!out->v) {
-                fprintf(stderr, "bench-midi-read: out of memory\n");
-                exit(1);
-            }
         }
         out->v[out->n++] = f;
         out->bytes += f.len;
     }
-    closedir(d);
-}
-
-static int cmp_file(const void *a, const void *b)
-{
-    return strcmp(((const file *)a)->path, ((const file *)b)->path);
+    return 0;
 }
 
 /* One pass of the tactus reader over all files; returns notes read, counts failures. */
@@ -101,24 +87,6 @@ static size_t run_tactus(const files *fs, size_t *failed)
     return notes;
 }
 
-/* Frees every event of every track without smf_event_delete()'s search and renumbering. libsmf
- * allocates events and their buffers with malloc (smf_event_new), so free() matches. */
-static void free_events_directly(smf_t *smf)
-{
-    for (int t = 1; t <= smf->number_of_tracks; t++) {
-        smf_track_t *track = smf_get_track_by_number(smf, t);
-        if (!track)
-            continue;
-        for (guint k = 0; k < track->events_array->len; k++) {
-            smf_event_t *ev = g_ptr_array_index(track->events_array, k);
-            free(ev->midi_buffer);
-            free(ev);
-        }
-        g_ptr_array_set_size(track->events_array, 0);
-        track->number_of_events = 0;
-    }
-}
-
 static size_t run_libsmf(const files *fs, int direct_free, size_t *failed)
 {
     size_t notes = 0;
@@ -133,8 +101,9 @@ static size_t run_libsmf(const files *fs, int direct_free, size_t *failed)
             if (ev->midi_buffer_length == 3 && (ev->midi_buffer[0] & 0xf0) == 0x90 && ev->midi_buffer[2])
                 notes++;
         if (direct_free)
-            free_events_directly(smf);
-        smf_delete(smf);
+            tx_smf_delete_fast(smf);   /* the events freed directly, then smf_delete() */
+        else
+            smf_delete(smf);
     }
     return notes;
 }
@@ -164,12 +133,14 @@ int main(int argc, char **argv)
         return 2;
     }
     files fs = {0};
-    walk(argv[1], &fs);
+    char **paths = NULL;
+    size_t n_paths = 0;
+    if (load(argv[1], &paths, &n_paths, &fs) != 0)
+        return 1;
     if (fs.n == 0) {
-        fprintf(stderr, "bench-midi-read: no .mid files under %s\n", argv[1]);
+        fprintf(stderr, "bench-midi-read: no MIDI files under %s\n", argv[1]);
         return 1;
     }
-    qsort(fs.v, fs.n, sizeof *fs.v, cmp_file);
     size_t glib_messages = 0;
     g_log_set_handler("libsmf", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION, quiet,
                       &glib_messages);
@@ -199,10 +170,9 @@ int main(int argc, char **argv)
     printf("tactus / libsmf (smf_delete): %.1fx\n", res[2].sec / res[0].sec);
     if (glib_messages)
         printf("libsmf logged %zu messages\n", glib_messages);
-    for (size_t i = 0; i < fs.n; i++) {
-        free(fs.v[i].path);
+    for (size_t i = 0; i < fs.n; i++)
         tx_free(fs.v[i].data);
-    }
     free(fs.v);
+    tx_free_paths(paths, n_paths);
     return 0;
 }

@@ -8,18 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "midi.h"
+#include "progress.h"
 #include "score.h"
 #include "tokenizers/remi.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -77,7 +70,7 @@ int main(int argc, char **argv)
         for (int run = 0; run < 3; run++) {
             tokens = 0;
             failed = 0;
-            double t0 = now();
+            double t0 = tx_now();
             for (size_t i = 0; i < n; i++) {
                 tx_score *s;
                 if (tx_midi_read(data[i], lens[i], "bench", &s, NULL, &err)) {
@@ -93,12 +86,12 @@ int main(int argc, char **argv)
                 else
                     tx_score_free(s);
             }
-            full[run] = now() - t0;
-            t0 = now();
+            full[run] = tx_now() - t0;
+            t0 = tx_now();
             for (size_t i = 0; i < n; i++)
                 if (scores[i])
                     tx_remi_encode(r, scores[i], &q, &err);
-            enc_only[run] = now() - t0;
+            enc_only[run] = tx_now() - t0;
         }
         qsort(full, 3, sizeof full[0], cmp_double);
         qsort(enc_only, 3, sizeof enc_only[0], cmp_double);

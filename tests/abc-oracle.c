@@ -27,7 +27,9 @@
 
 #include "tokenizers/abc.h"
 #include "midi.h"
+#include "paths.h"
 #include "progress.h"
+#include "scoreio.h"
 
 typedef struct trip {
     long long onset, duration;
@@ -258,35 +260,26 @@ static void compare_file(const char *path, const char *rel, const char *tmp, int
     tx_free(data);
 }
 
-/* Every .abc file under dir, recursively, sorted. */
-static void walk(const char *dir, char ***list, size_t *n)
+/* tx_find_files() keeps the ABC files (.abc in any case) and sorts them. */
+static int is_abc(const char *path, void *ud)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[4400];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(p, &sb))
-            continue;
-        size_t l = strlen(e->d_name);
-        if (S_ISDIR(sb.st_mode))
-            walk(p, list, n);
-        else if (l > 4 && strcmp(e->d_name + l - 4, ".abc") == 0) {
-            *list = realloc(*list, (*n + 1) * sizeof **list);
-            (*list)[(*n)++] = strdup(p);
-        }
-    }
-    closedir(d);
+    (void)ud;
+    return tx_format_from_path(path) == TX_FORMAT_ABC;
 }
 
 static int str_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends a copy of path to the list (tx_malloc'd, as tx_find_files() makes its entries). */
+static void add_file(char ***files, size_t *n, size_t *cap, const char *path)
+{
+    char *d = tx_strdup(path);
+    if (d && tx_grow((void **)files, cap, *n + 1, sizeof **files) == TX_OK)
+        (*files)[(*n)++] = d;
+    else
+        tx_free(d);
 }
 
 /* The default set: about 560 tunes across the collections (a second or two). */
@@ -316,8 +309,8 @@ int main(int argc, char **argv)
     snprintf(base, sizeof base, "%s/abc", corpora);
     int all = 0;
     double min_rate = -1;
-    char **files = NULL;
-    size_t nfiles = 0;
+    char **files = NULL;   /* tx_free_paths() */
+    size_t nfiles = 0, cap = 0;
     int verbose = 1, explicit_files = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--all") == 0)
@@ -327,19 +320,18 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "-v") == 0)
             verbose = 2;
         else {
-            files = realloc(files, (nfiles + 1) * sizeof *files);
-            files[nfiles++] = strdup(argv[i]);
+            add_file(&files, &nfiles, &cap, argv[i]);
             explicit_files = 1;
         }
     }
-    if (all)
-        walk(base, &files, &nfiles);
-    else if (!explicit_files)
+    tx_error err;
+    if (all && tx_find_files(base, is_abc, NULL, &files, &nfiles, &err) != TX_OK)
+        fprintf(stderr, "%s\n", err.msg);   /* then no tunes: the check below fails */
+    else if (!all && !explicit_files)
         for (size_t i = 0; i < sizeof default_set / sizeof *default_set; i++) {
             char p[4400];
             snprintf(p, sizeof p, "%s/%s", base, default_set[i]);
-            files = realloc(files, (nfiles + 1) * sizeof *files);
-            files[nfiles++] = strdup(p);
+            add_file(&files, &nfiles, &cap, p);
         }
     qsort(files, nfiles, sizeof *files, str_cmp);
     load_known();
@@ -356,9 +348,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nfiles && !abc2midi_missing; i++) {
         const char *rel = strncmp(files[i], base, strlen(base)) == 0 ? files[i] + strlen(base) + 1 : files[i];
         compare_file(files[i], rel, tmp, verbose, &st);
-        free(files[i]);
     }
-    free(files);
+    tx_free_paths(files, nfiles);
     clear_dir(tmp);
     rmdir(tmp);
     tx_free(known);

@@ -3,48 +3,14 @@
  * counts; fails when a file mido reads is read differently or refused by tactus. */
 #include "harness.h"
 #include "midi-mido.h"
+#include "paths.h"
+#include "scoreio.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
-typedef struct list {
-    char **v;
-    size_t n, cap;
-} list;
-
-static void walk(const char *dir, list *out)
+/* tx_find_files() keeps the MIDI files (.mid, .midi, .kar, .smf in any case) and sorts them. */
+static int is_midi(const char *path, void *ud)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb))
-            continue;
-        if (S_ISDIR(sb.st_mode)) {
-            walk(path, out);
-        } else {
-            size_t l = strlen(path);
-            if (l > 4 && (strcmp(path + l - 4, ".mid") == 0 || strcmp(path + l - 4, ".MID") == 0)) {
-                if (out->n == out->cap) {
-                    out->cap = out->cap ? out->cap * 2 : 256;
-                    out->v = realloc(out->v, out->cap * sizeof *out->v);
-                }
-                out->v[out->n++] = strdup(path);
-            }
-        }
-    }
-    closedir(d);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    (void)ud;
+    return tx_format_from_path(path) == TX_FORMAT_MIDI;
 }
 
 int main(void)
@@ -58,14 +24,16 @@ int main(void)
     for (int c = 0; c < 2; c++) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/%s", corpora, sub[c]);
-        list l = {0};
-        walk(dir, &l);
-        qsort(l.v, l.n, sizeof *l.v, cmp_str);
+        char **v = NULL;
+        size_t n = 0;
+        tx_error err;
+        if (tx_find_files(dir, is_midi, NULL, &v, &n, &err) != TX_OK)
+            fprintf(stderr, "%s\n", err.msg);   /* then no files: the check below fails */
         mido_stats st = {0};
         int bad = 0;
-        for (size_t i = 0; i < l.n; i += 100) {
-            int k = (int)(l.n - i < 100 ? l.n - i : 100);
-            int b = midi_compare_with_mido((const char *const *)l.v + i, k, stderr, &st);
+        for (size_t i = 0; i < n; i += 100) {
+            int k = (int)(n - i < 100 ? n - i : 100);
+            int b = midi_compare_with_mido((const char *const *)v + i, k, stderr, &st);
             if (b < 0) {
                 printf("mido is not available (python3-mido): skipped\n");
                 return 77;
@@ -76,9 +44,7 @@ int main(void)
                "by mido\n", sub[c], st.files, st.same, st.differ, st.tactus_failed, st.mido_failed);
         CHECK(st.files > 0);
         CHECK_INT(bad, 0);
-        for (size_t i = 0; i < l.n; i++)
-            free(l.v[i]);
-        free(l.v);
+        tx_free_paths(v, n);
     }
     return tx_test_finish();
 }

@@ -13,27 +13,19 @@
  */
 #include "harness.h"
 #include "midi.h"
+#include "paths.h"
+#include "progress.h"
+#include "sanitizer.h"
+#include "scoreio.h"
 #include "smf-glue-priv.h"
 
-#include <dirent.h>
 #include <smf.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* libsmf grows its output buffer with one realloc per event, and under AddressSanitizer every
  * realloc moves the block, so writing is quadratic there: sanitizer builds pick the fast subset
- * among files under 16 KB. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+ * among files under 16 KB (TX_TEST_SANITIZED, sanitizer.h). */
 
 /* ---- file lists ---- */
 
@@ -42,47 +34,25 @@ typedef struct list {
     size_t n, cap;
 } list;
 
-static int has_mid_ext(const char *name)
+/* tx_find_files() keeps the MIDI files (.mid, .midi, .kar, .smf in any case) and sorts them. */
+static int is_midi(const char *path, void *ud)
 {
-    size_t n = strlen(name);
-    return n > 4 && (!strcmp(name + n - 4, ".mid") || !strcmp(name + n - 4, ".MID") ||
-                     !strcmp(name + n - 4, ".Mid"));
+    (void)ud;
+    return tx_format_from_path(path) == TX_FORMAT_MIDI;
 }
 
-static void walk(const char *dir, list *out)
+/* Every MIDI file under dir, sorted; a folder that cannot be read leaves l empty (checked below). */
+static void find_midi(const char *dir, list *l)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            walk(path, out);
-        } else if (S_ISREG(st.st_mode) && has_mid_ext(e->d_name)) {
-            if (tx_grow((void **)&out->items, &out->cap, out->n + 1, sizeof *out->items) == 0)
-                out->items[out->n++] = tx_strdup(path);
-        }
-    }
-    closedir(d);
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    tx_error err;
+    if (tx_find_files(dir, is_midi, NULL, &l->items, &l->n, &err) != TX_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    l->cap = l->n;
 }
 
 static void list_free(list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        tx_free(l->items[i]);
-    tx_free(l->items);
+    tx_free_paths(l->items, l->n);
 }
 
 /* ---- the libsmf oracle ---- */
@@ -318,18 +288,34 @@ static int same_texts(tx_score *a, tx_score *b, tx_buf *why)
     return 1;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 typedef struct totals {
     size_t files, notes, tempos, timesigs, keysigs, texts, bytes;
     size_t failed;
     double t_read, t_write, t_libsmf;
 } totals;
+
+/* Checks that a and b hold the same score and the same texts (two checks); on a difference, why says
+ * where. Returns 1 when they are the same. */
+static int check_same(tx_score *a, tx_score *b, tx_buf *why)
+{
+    int d = tx_score_diff(a, b, why);
+    int texts_ok = d == 0 && same_texts(a, b, why);
+    CHECK_INT(d, 0);
+    CHECK(texts_ok);
+    return !d && texts_ok;
+}
+
+/* Adds one compared file, score a of `bytes` bytes, to the totals. */
+static void count(totals *t, const tx_score *a, size_t bytes)
+{
+    t->files++;
+    t->notes += a->n_notes;
+    t->tempos += a->n_tempos;
+    t->timesigs += a->n_timesigs;
+    t->keysigs += a->n_keysigs;
+    t->texts += a->n_texts;
+    t->bytes += bytes;
+}
 
 /* (a) read -> write -> read gives the same score, and libsmf reads the written file to it too. */
 static void round_trip(const char *path, const char *out, totals *t)
@@ -338,9 +324,9 @@ static void round_trip(const char *path, const char *out, totals *t)
     tx_midi_info info;
     tx_error err;
     tx_buf why = TX_BUF_INIT;
-    double t0 = now();
+    double t0 = tx_now();
     int rc = tx_midi_read_file(path, &a, &info, &err);
-    t->t_read += now() - t0;
+    t->t_read += tx_now() - t0;
     size_t bytes = info.bytes;
     CHECK_INT(rc, TX_OK);
     if (rc) {
@@ -348,9 +334,9 @@ static void round_trip(const char *path, const char *out, totals *t)
         t->failed++;
         return;
     }
-    t0 = now();
+    t0 = tx_now();
     rc = tx_midi_write_file(a, out, &err);
-    t->t_write += now() - t0;
+    t->t_write += tx_now() - t0;
     CHECK_INT(rc, TX_OK);
     if (rc) {
         fprintf(stderr, "%s: write: %s\n", path, err.msg);
@@ -365,11 +351,7 @@ static void round_trip(const char *path, const char *out, totals *t)
         t->failed++;
     } else {
         CHECK_INT(info.warnings, 0);
-        int d = tx_score_diff(a, b, &why);
-        int texts_ok = d == 0 && same_texts(a, b, &why);
-        CHECK_INT(d, 0);
-        CHECK(texts_ok);
-        if (d || !texts_ok) {
+        if (!check_same(a, b, &why)) {
             fprintf(stderr, "%s: round trip differs: %s\n", path, why.data);
             t->failed++;
         }
@@ -387,13 +369,7 @@ static void round_trip(const char *path, const char *out, totals *t)
             t->failed++;
         }
         tx_score_free(c);
-        t->files++;
-        t->notes += a->n_notes;
-        t->tempos += a->n_tempos;
-        t->timesigs += a->n_timesigs;
-        t->keysigs += a->n_keysigs;
-        t->texts += a->n_texts;
-        t->bytes += bytes;
+        count(t, a, bytes);
     }
     unlink(out);
     tx_buf_free(&why);
@@ -416,29 +392,19 @@ static void cross_check(const char *path, totals *t)
         return;
     }
     char refused[512];
-    double t0 = now();
+    double t0 = tx_now();
     tx_score *b = score_from_libsmf(path, refused, sizeof refused);
-    t->t_libsmf += now() - t0;
+    t->t_libsmf += tx_now() - t0;
     CHECK(b != NULL);
     if (!b) {
         fprintf(stderr, "%s: %s\n", path, refused);
         t->failed++;
     } else {
-        int d = tx_score_diff(a, b, &why);
-        int texts_ok = d == 0 && same_texts(a, b, &why);
-        CHECK_INT(d, 0);
-        CHECK(texts_ok);
-        if (d || !texts_ok) {
+        if (!check_same(a, b, &why)) {
             fprintf(stderr, "%s: tactus and libsmf differ: %s\n", path, why.data);
             t->failed++;
         }
-        t->files++;
-        t->notes += a->n_notes;
-        t->tempos += a->n_tempos;
-        t->timesigs += a->n_timesigs;
-        t->keysigs += a->n_keysigs;
-        t->texts += a->n_texts;
-        t->bytes += info.bytes;
+        count(t, a, info.bytes);
     }
     tx_buf_free(&why);
     tx_score_free(a);
@@ -494,14 +460,12 @@ int main(int argc, char **argv)
     list pop = {0}, asap = {0}, files = {0};
     char dir[4200];   /* the corpora path is at most 4095 bytes */
     snprintf(dir, sizeof dir, "%s/pop909", corpora);
-    walk(dir, &pop);
+    find_midi(dir, &pop);
     snprintf(dir, sizeof dir, "%s/midi-asap", corpora);
-    walk(dir, &asap);
-    qsort(pop.items, pop.n, sizeof *pop.items, str_cmp);
-    qsort(asap.items, asap.n, sizeof *asap.items, str_cmp);
+    find_midi(dir, &asap);
     CHECK(pop.n > 0);
     CHECK(asap.n > 0);
-    size_t max_size = !full && SANITIZED ? 16000 : 0;
+    size_t max_size = !full && TX_TEST_SANITIZED ? 16000 : 0;
     pick(&pop, full ? 0 : 8, max_size, &files);
     pick(&asap, full ? 0 : 7, max_size, &files);
     printf("%s run: %zu of %zu files (%zu POP909, %zu ASAP)\n", full ? "full" : "fast", files.n,

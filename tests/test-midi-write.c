@@ -11,6 +11,7 @@
  */
 #include "harness.h"
 #include "midi.h"
+#include "sanitizer.h"
 #include "smf-glue-priv.h"
 
 #include <dirent.h>
@@ -20,17 +21,7 @@
 
 /* libsmf grows its output buffer with one realloc per event, and under AddressSanitizer every
  * realloc moves the block: writing is quadratic there (a 20,000-note score takes 40 s instead of
- * 0.1 s). The big cases are scaled down in sanitizer builds. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+ * 0.1 s). The big cases are scaled down in sanitizer builds (TX_TEST_SANITIZED, sanitizer.h). */
 
 /* ---- a scratch folder under the test's working directory ---- */
 
@@ -538,7 +529,7 @@ static void test_track_limit(void)
     CHECK_INT(tx_midi_write_file(s, path, &err), TX_ELIMIT);
     CHECK(strncmp(err.msg, path, strlen(path)) == 0);
     /* the most that fit, with one chunk for the conductor (fewer when sanitized: see the top) */
-    s->n_tracks = SANITIZED ? 300 : TX_MIDI_MAX_TRACKS - 1;
+    s->n_tracks = TX_TEST_SANITIZED ? 300 : TX_MIDI_MAX_TRACKS - 1;
     CHECK_INT(tx_midi_write_file(s, path, &err), TX_OK);
     smf_t *smf = load_with_libsmf(path);
     if (smf) {
@@ -749,7 +740,7 @@ static void test_big(void)
     tx_score *s = base_score(480);
     tx_score_add_track(s, "a", 0, 0, 0, NULL);
     tx_score_add_track(s, "b", 0, 1, 0, NULL);
-    int n = SANITIZED ? 2000 : 20000;
+    int n = TX_TEST_SANITIZED ? 2000 : 20000;
     for (int i = 0; i < n; i++)
         tx_score_add_note(s, (tx_tick)i * 60, 90, 40 + i % 40, 64, i & 1, 0);
     for (int i = 0; i < 200; i++)

@@ -2,6 +2,7 @@
  * every kind of bad input, truncations and byte flips of a real file, out-of-memory injection. The
  * comparison with mido is test-midi-mido.c; the writer (midi-write.c) is tested elsewhere. */
 #include "harness.h"
+#include "alloc-budget.h"
 #include "midi.h"
 
 /* ---- building SMF bytes ---- */
@@ -817,26 +818,6 @@ static void test_corrupted(void)
 
 /* ---- out of memory ---- */
 
-static long alloc_budget, alloc_live;
-
-static void *counting_realloc(void *ud, void *ptr, size_t size)
-{
-    (void)ud;
-    if (alloc_budget-- <= 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        alloc_live++;
-    return p;
-}
-
-static void counting_free(void *ud, void *ptr)
-{
-    (void)ud;
-    alloc_live--;
-    free(ptr);
-}
-
 static void test_out_of_memory(void)
 {
     smf m;
@@ -853,12 +834,9 @@ static void test_out_of_memory(void)
     for (int i = 0; i < 30; i++)
         off(&m, 1, i % 3, 40 + i);
     end_track(&m, 0);
-    tx_allocator a = {counting_realloc, counting_free, NULL};
     int ok = 0, leaks = 0, wrong = 0;
     for (long budget = 0; budget < 200 && !ok; budget++) {
-        alloc_budget = budget;
-        alloc_live = 0;
-        tx_set_allocator(&a);
+        tx_test_alloc_begin(budget);
         tx_score *s;
         tx_error err;
         int rc = rd(&m, &s, NULL, &err);
@@ -870,8 +848,7 @@ static void test_out_of_memory(void)
         } else if (rc != TX_ENOMEM || s) {
             wrong++;
         }
-        tx_set_allocator(NULL);
-        if (alloc_live != 0)
+        if (tx_test_alloc_end() != 0)
             leaks++;
     }
     CHECK(ok);
