@@ -10,14 +10,14 @@
  *
  * usage: bench-bpe SHARED_DIR [MERGES]   (MERGES defaults to 10000 for REMI, 2000 for ABC)
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "midi.h"
+#include "paths.h"
+#include "scoreio.h"
 #include "score.h"
 #include "tokenizers/abctok.h"
 #include "tokenizers/bpe.h"
@@ -36,34 +36,16 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-typedef struct paths { char **v; size_t n, cap; } paths;
-
-static void walk(const char *dir, const char *ext, paths *p)
+static int is_midi(const char *path, void *ud)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st))
-            continue;
-        size_t l = strlen(e->d_name), el = strlen(ext);
-        if (S_ISDIR(st.st_mode)) {
-            walk(path, ext, p);
-        } else if (l > el && !strcmp(e->d_name + l - el, ext)) {
-            if (p->n == p->cap) {
-                p->cap = p->cap ? p->cap * 2 : 1024;
-                p->v = realloc(p->v, p->cap * sizeof *p->v);
-            }
-            p->v[p->n++] = strdup(path);
-        }
-    }
-    closedir(d);
+    (void)ud;
+    return tx_format_from_path(path) == TX_FORMAT_MIDI;
+}
+
+static int is_abc(const char *path, void *ud)
+{
+    (void)ud;
+    return tx_format_from_path(path) == TX_FORMAT_ABC;
 }
 
 /* Sequences of base ids, back to back. */
@@ -149,26 +131,26 @@ int main(int argc, char **argv)
     int rc = 0;
 
     /* ---- REMI ---- */
-    paths mids = {0};
+    char **mids = NULL;
+    size_t n_mids = 0;
     snprintf(dir, sizeof dir, "%s/corpora/pop909", argv[1]);
-    walk(dir, ".mid", &mids);
+    tx_find_files(dir, is_midi, NULL, &mids, &n_mids, &err);
     snprintf(dir, sizeof dir, "%s/corpora/midi-asap", argv[1]);
-    walk(dir, ".mid", &mids);
+    tx_find_files(dir, is_midi, NULL, &mids, &n_mids, &err);
     tx_remi_config c;
     tx_remi_config_default(&c);
     tx_remi *r = tx_remi_new(&c, &err);
     seqs rq = {0};
     tx_remi_seqs rs = TX_REMI_SEQS_INIT;
     double t0 = now();
-    for (size_t i = 0; i < mids.n; i++) {
+    for (size_t i = 0; i < n_mids; i++) {
         tx_score *s = NULL;
-        if (tx_midi_read_file(mids.v[i], &s, NULL, &err) == TX_OK && tx_remi_encode(r, s, &rs, &err) == TX_OK)
+        if (tx_midi_read_file(mids[i], &s, NULL, &err) == TX_OK && tx_remi_encode(r, s, &rs, &err) == TX_OK)
             for (size_t k = 0; k < rs.n_seqs; k++)
                 seqs_add(&rq, rs.ids + rs.starts[k], rs.starts[k + 1] - rs.starts[k]);
         tx_score_free(s);
-        free(mids.v[i]);
     }
-    printf("remi: %zu MIDI files read and tokenized in %.2f s\n", mids.n, now() - t0);
+    printf("remi: %zu MIDI files read and tokenized in %.2f s\n", n_mids, now() - t0);
     int32_t bar = tx_remi_id(r, "Bar_None");
     int32_t sp[4] = {tx_remi_id(r, "PAD_None"), tx_remi_id(r, "BOS_None"), tx_remi_id(r, "EOS_None"),
                      tx_remi_id(r, "MASK_None")};
@@ -180,19 +162,20 @@ int main(int argc, char **argv)
     tx_remi_free(r);
     free(rq.ids);
     free(rq.starts);
-    free(mids.v);
+    tx_free_paths(mids, n_mids);
 
     /* ---- ABC ---- */
-    paths abcs = {0};
+    char **abcs = NULL;
+    size_t n_abcs = 0;
     snprintf(dir, sizeof dir, "%s/corpora/abc", argv[1]);
-    walk(dir, ".abc", &abcs);
+    tx_find_files(dir, is_abc, NULL, &abcs, &n_abcs, &err);
     tx_abctok *t = tx_abctok_new(NULL, &err);
-    uint8_t **files = calloc(abcs.n + 1, sizeof *files);
+    uint8_t **files = calloc(n_abcs + 1, sizeof *files);
     size_t n_tunes = 0, cap_tunes = 0, bytes = 0;
     struct tune { const char *s; size_t n; } *tunes = NULL;
-    for (size_t i = 0; i < abcs.n; i++) {
+    for (size_t i = 0; i < n_abcs; i++) {
         size_t len = 0, pos = 0, s, n;
-        if (tx_read_file(abcs.v[i], 64u << 20, &files[i], &len, &err) == TX_OK)
+        if (tx_read_file(abcs[i], 64u << 20, &files[i], &len, &err) == TX_OK)
             while (tx_abctok_next_tune((char *)files[i], len, &pos, &s, &n)) {
                 if (n_tunes == cap_tunes) {
                     cap_tunes = cap_tunes ? cap_tunes * 2 : 4096;
@@ -202,7 +185,6 @@ int main(int argc, char **argv)
                 tunes[n_tunes++].n = n;
                 bytes += n;
             }
-        free(abcs.v[i]);
     }
     tx_bpe_ids ids = TX_BPE_IDS_INIT;
     size_t base_tokens = 0;
@@ -251,10 +233,10 @@ int main(int argc, char **argv)
     tx_bpe_trainer_free(tr);
     tx_bpe_ids_free(&ids);
     tx_abctok_free(t);
-    for (size_t i = 0; i < abcs.n; i++)
+    for (size_t i = 0; i < n_abcs; i++)
         tx_free(files[i]);
     free(files);
     free(tunes);
-    free(abcs.v);
+    tx_free_paths(abcs, n_abcs);
     return rc;
 }

@@ -7,6 +7,7 @@
  * model trained on tests/data/bpe/tunes.abc that must save byte for byte as the golden file beside it.
  */
 #include "harness.h"
+#include "alloc-budget.h"
 
 #include "tokenizers/abc.h"
 #include "tokenizers/abctok.h"
@@ -483,27 +484,6 @@ static void test_golden_model(void)
 
 /* ---- out of memory ---- */
 
-static long alloc_budget, alloc_live;
-
-static void *counting_realloc(void *ud, void *ptr, size_t size)
-{
-    (void)ud;
-    if (alloc_budget-- <= 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        alloc_live++;
-    return p;
-}
-
-static void counting_free(void *ud, void *ptr)
-{
-    (void)ud;
-    if (ptr)
-        alloc_live--;
-    free(ptr);
-}
-
 static int abctok_everything(const char *tune)
 {
     tx_error err;
@@ -549,19 +529,16 @@ static int abctok_everything(const char *tune)
 static void test_out_of_memory(void)
 {
     const char *tune = "X:3\nT:Test\nM:4/4\nK:D\n|:DFA dAF|GBd gdB:|\n|]\xC3\xA9 abc|abc|\n";
-    tx_allocator a = {counting_realloc, counting_free, NULL};
     int ok = 0, leaks = 0, wrong = 0;
     for (long budget = 0; budget < 5000 && !ok; budget++) {
-        alloc_budget = budget;
-        alloc_live = 0;
-        tx_set_allocator(&a);
+        tx_test_alloc_begin(budget);
         int rc = abctok_everything(tune);
-        tx_set_allocator(NULL);
+        long live = tx_test_alloc_end();
         if (rc == TX_OK)
             ok = 1;
         else if (rc != TX_ENOMEM)
             wrong++;
-        if (alloc_live != 0)
+        if (live != 0)
             leaks++;
     }
     CHECK(ok);

@@ -7,6 +7,7 @@
  * fail with a message and never crash.
  */
 #include "harness.h"
+#include "alloc-budget.h"
 
 #include "midi.h"
 #include "tokenizers/bpe.h"
@@ -503,27 +504,6 @@ static void test_remi_pop909(void)
 
 /* ---- out of memory: every allocation may fail; nothing leaks and nothing half-made escapes ---- */
 
-static long alloc_budget, alloc_live;
-
-static void *counting_realloc(void *ud, void *ptr, size_t size)
-{
-    (void)ud;
-    if (alloc_budget-- <= 0)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        alloc_live++;
-    return p;
-}
-
-static void counting_free(void *ud, void *ptr)
-{
-    (void)ud;
-    if (ptr)
-        alloc_live--;
-    free(ptr);
-}
-
 /* One pass of everything; TX_OK when all of it worked. */
 static int bpe_everything(const int32_t *ids, size_t n)
 {
@@ -564,20 +544,17 @@ static void test_out_of_memory(void)
     int32_t ids[600];
     for (int i = 0; i < 600; i++)
         ids[i] = i % 13 == 0 ? 0 : i % 17 == 0 ? 1 : 2 + (int32_t)(rnd() % 4);
-    tx_allocator a = {counting_realloc, counting_free, NULL};
     int ok = 0, leaks = 0, wrong = 0;
     long budget;
     for (budget = 0; budget < 5000 && !ok; budget++) {
-        alloc_budget = budget;
-        alloc_live = 0;
-        tx_set_allocator(&a);
+        tx_test_alloc_begin(budget);
         int rc = bpe_everything(ids, 600);
-        tx_set_allocator(NULL);
+        long live = tx_test_alloc_end();
         if (rc == TX_OK)
             ok = 1;
         else if (rc != TX_ENOMEM)
             wrong++;
-        if (alloc_live != 0)
+        if (live != 0)
             leaks++;
     }
     printf("out of memory: %ld allocation budgets tried\n", budget);
