@@ -39,9 +39,11 @@ int cmd_convert(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 #endif

@@ -9,10 +9,17 @@ const tx_command tx_commands[] = {
      "tactus info [--json] FILE..."},
     {"convert", cmd_convert, "convert a score to another file, format from the extension",
      "tactus convert [--tune N] [--force] IN OUT"},
-    {"tokenize", cmd_tokenize, "turn scores into REMI / REMI+ tokens, as MidiTok makes them",
-     "tactus tokenize [--tokenizer remi|remi+] [--config FILE] [--ids] [--json] [--miditok-compat] FILE..."},
-    {"detokenize", cmd_detokenize, "turn REMI / REMI+ tokens back into a MIDI file",
-     "tactus detokenize [--tokenizer remi|remi+] [--config FILE] [--ids] [--programs LIST] -o OUT FILE"},
+    {"tokenize", cmd_tokenize, "turn scores into tokens: REMI / REMI+ as MidiTok makes them, or ABC text",
+     "tactus tokenize [--tokenizer remi|remi+|abc] [--config FILE] [--bpe FILE] [--ids] [--json] "
+     "[--miditok-compat] [--strip-text] [--strip-titles] [--keep-x] FILE..."},
+    {"detokenize", cmd_detokenize, "turn REMI / REMI+ tokens back into a MIDI file, ABC tokens into ABC text",
+     "tactus detokenize [--tokenizer remi|remi+|abc] [--config FILE] [--bpe FILE] [--ids] [--programs LIST] "
+     "-o OUT FILE"},
+    {"vocab", cmd_vocab, "learn BPE merges for a tokenizer from files and folders of scores",
+     "tactus vocab train --tokenizer remi|remi+|abc --bpe N --out FILE [--config FILE] [-j N] "
+     "[--min-frequency N] [--strip-text] [--strip-titles] [--keep-x] [--json] INPUT..."},
+    {"analyze", cmd_analyze, "key, chords, voice leading and statistics of scores",
+     "tactus analyze [--json] [--tune N] [--profile NAME] [--max-list N] [--explain] FILE..."},
     {"corpus", cmd_corpus, "index a corpus in SQLite; search, query, statistics, training shards",
      "tactus corpus --db FILE [options] index|search|query|stats|export [ARG...]"},
     {"train", cmd_train, "train a model on corpus shards; checkpoints resume exactly",

@@ -76,8 +76,8 @@ if command -v mandoc >/dev/null 2>&1; then
         if [ "$syn" = "$use" ]; then ok; else bad "man page synopsis of $cmd: '$syn' but --help says '$use'"; fi
         expect 0 mandoc -Tlint -Wwarning "$page"
     done
-    # the man pages' examples run (from a folder that has the sample corpus)
-    mkdir -p "$tmp/ex" && ln -s "$src/corpora" "$tmp/ex/corpora"
+    # the man pages' examples run (from a folder that has the sample corpus and the test fixtures)
+    mkdir -p "$tmp/ex" && ln -s "$src/corpora" "$tmp/ex/corpora" && ln -s "$src/tests" "$tmp/ex/tests"
     for page in "$src"/man/tactus*.1; do
         mandoc -Tascii -Owidth=300 "$page" | col -b | awk '/^EXAMPLES/{f=1;next} /^[A-Z]/{f=0} f' |
             sed -n 's/^[[:space:]]*tactus /tactus /p' >"$tmp/examples"

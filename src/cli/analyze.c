@@ -1,0 +1,338 @@
+/* analyze.c: `tactus analyze`: key, chords, voice leading and statistics of score files, one result
+ * per file or per ABC tune, for people (a short report) or scripts (--json, one object per line).
+ * The analysis itself is the library's (src/analyze.h); this file parses arguments and prints.
+ * A file that fails is reported and the others go on. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "cli.h"
+
+static const char options[] =
+    "  -j, --json           one JSON object per file (per tune for ABC) per line\n"
+    "  -t, --tune N         from a file of tunes (ABC), analyze only the tune with X: number N\n"
+    "  -p, --profile NAME   key profile: ensemble (default), krumhansl-kessler, aarden-essen,\n"
+    "                       simple, bellman-budge, temperley-kostka-payne\n"
+    "  -n, --max-list N     list at most N chords and N findings in the text report (default 16)\n"
+    "  -e, --explain        a readable report: why this key, each cadence, each voice-leading finding\n"
+    "  -h, --help           show this help\n";
+
+typedef struct analyze_ctx {
+    const char *path;
+    int json, explain;
+    long tune;               /* -1: every tune */
+    long matched;
+    long max_list;
+    tx_analyze_options opt;
+    int status;
+    tx_buf out;
+} analyze_ctx;
+
+static void json_head(tx_buf *b, const char *path, const tx_score_item *it)
+{
+    tx_buf_puts(b, "{\"file\": ");
+    tx_buf_json_string(b, path);
+    if (it->format == TX_FORMAT_ABC) {
+        tx_buf_printf(b, ", \"tune\": %ld, \"index\": %ld, \"title\": ", it->number, it->index);
+        tx_buf_json_string(b, it->title);
+    }
+    tx_buf_printf(b, ", \"format\": \"%s\"", tx_format_name(it->format));
+}
+
+static const char *voice_name(const tx_score *s, int v, char *buf)
+{
+    if (v >= 0 && (size_t)v < s->n_tracks && s->tracks[v].name && *s->tracks[v].name)
+        return s->tracks[v].name;
+    snprintf(buf, 24, "track %d", v);
+    return buf;
+}
+
+static void print_text(analyze_ctx *c, const tx_score_item *it, const tx_analysis *a)
+{
+    tx_buf *b = &c->out;
+    const tx_score *s = it->score;
+    char place[48], p1[16], p2[16], va[24], vb[24];
+    if (it->format == TX_FORMAT_ABC)
+        tx_buf_printf(b, "%s: tune %ld%s%s\n", c->path, it->number, *it->title ? ": " : "", it->title);
+    else
+        tx_buf_printf(b, "%s:\n", c->path);
+    const tx_key_result *k = &a->key;
+    if (k->found) {
+        tx_buf_printf(b, "  %-12s %s %s (%s, r = %.3f); then", "key:", tx_key_tonic_name(k->best.tonic, k->best.mode),
+                      tx_mode_name(k->best.mode), tx_key_profile_name(k->profile), k->best.correlation);
+        for (int i = 0; i < TX_KEY_RUNNERS_UP; i++)
+            tx_buf_printf(b, "%s %s %s %.3f", i ? "," : "", tx_key_tonic_name(k->runners_up[i].tonic, k->runners_up[i].mode),
+                          tx_mode_name(k->runners_up[i].mode), k->runners_up[i].correlation);
+        tx_buf_putc(b, '\n');
+    } else {
+        tx_buf_printf(b, "  %-12s none (no pitched notes)\n", "key:");
+    }
+    if (a->n_local_keys > 1) {
+        tx_buf_printf(b, "  %-12s", "local keys:");
+        for (size_t i = 0; i < a->n_local_keys; i++) {
+            const tx_key_segment *g = &a->local_keys[i];
+            tx_buf_printf(b, "%s bars %" PRId64 "-%" PRId64 " %s %s", i ? "," : "", g->first_bar + 1, g->last_bar + 1,
+                          tx_key_tonic_name(g->tonic, g->mode), tx_mode_name(g->mode));
+        }
+        tx_buf_putc(b, '\n');
+    }
+    tx_buf_printf(b, "  %-12s %zu", "chords:", a->n_chords);
+    for (size_t i = 0; i < a->n_chords && (long)i < c->max_list; i++)
+        tx_buf_printf(b, "%s %s %s%s%s%s", i ? "," : ":", tx_analyze_place(s, a->chords[i].onset, place),
+                      a->chords[i].name, *a->chords[i].roman ? " (" : "", a->chords[i].roman,
+                      *a->chords[i].roman ? ")" : "");
+    if ((long)a->n_chords > c->max_list)
+        tx_buf_puts(b, ", ...");
+    tx_buf_putc(b, '\n');
+    if (a->n_cadences) {
+        tx_buf_printf(b, "  %-12s %zu", "cadences:", a->n_cadences);
+        for (size_t i = 0; i < a->n_cadences && (long)i < c->max_list; i++)
+            tx_buf_printf(b, "%s %s %s", i ? "," : ":", tx_analyze_place(s, a->cadences[i].tick, place),
+                          tx_cadence_kind_name(a->cadences[i].kind));
+        if ((long)a->n_cadences > c->max_list)
+            tx_buf_puts(b, ", ...");
+        tx_buf_putc(b, '\n');
+    }
+    tx_buf_printf(b, "  %-12s", "voices:");
+    for (int kd = 0; kd < TX_VL_NKINDS; kd++)
+        tx_buf_printf(b, "%s %zu %s%s", kd ? "," : "", a->vl.counts[kd], tx_vl_kind_name(kd),
+                      a->vl.counts[kd] == 1 ? "" : "s");
+    tx_buf_putc(b, '\n');
+    for (size_t i = 0; i < a->vl.n_findings && (long)i < c->max_list; i++) {
+        const tx_vl_finding *f = &a->vl.findings[i];
+        tx_buf_printf(b, "  %-12s %s: %s, %s and %s", "", tx_analyze_place(s, f->tick, place), tx_vl_kind_name(f->kind),
+                      voice_name(s, f->voice_a, va), voice_name(s, f->voice_b, vb));
+        if (f->from_a >= 0 && f->from_b >= 0)
+            tx_buf_printf(b, ", %s-%s", tx_pitch_name(f->from_a, 0, p1), tx_pitch_name(f->from_b, 0, p2));
+        tx_buf_printf(b, " to %s-%s\n", tx_pitch_name(f->to_a, 0, p1), tx_pitch_name(f->to_b, 0, p2));
+    }
+    if ((long)a->vl.n_findings > c->max_list)
+        tx_buf_printf(b, "  %-12s ... %zu findings in all\n", "", a->vl.n_findings);
+    const tx_stats *st = &a->stats;
+    tx_buf_printf(b, "  %-12s %zu, %.2f per second, %.2f per bar\n", "notes:", st->n_notes, st->notes_per_second,
+                  st->notes_per_bar);
+    if (st->pitch_max >= 0)
+        tx_buf_printf(b, "  %-12s %s to %s (%d semitones), %d pitch classes\n", "ambitus:",
+                      tx_pitch_name(st->pitch_min, 0, p1), tx_pitch_name(st->pitch_max, 0, p2), st->pitch_range,
+                      st->pitch_classes_used);
+    tx_buf_printf(b, "  %-12s", "pc profile:");
+    for (int i = 0; i < 12; i++)
+        tx_buf_printf(b, " %s %.2f", tx_pitch_class_name(i, 0), st->pc_histogram[i]);
+    tx_buf_putc(b, '\n');
+    tx_buf_printf(b, "  %-12s polyphony %.2f, polyphony rate %.2f, scale consistency %.2f, pitch entropy %.2f, "
+                  "pitch-class entropy %.2f, empty beats %.2f, groove consistency %.3f\n", "metrics:", st->polyphony,
+                  st->polyphony_rate, st->scale_consistency, st->pitch_entropy, st->pitch_class_entropy,
+                  st->empty_beat_rate, st->groove_consistency);
+    tx_buf_printf(b, "  %-12s %.2f bpm", "tempo:", st->tempo_bpm);
+    if (st->tempo_min_bpm != st->tempo_max_bpm)
+        tx_buf_printf(b, " (%.2f to %.2f)", st->tempo_min_bpm, st->tempo_max_bpm);
+    tx_buf_printf(b, ", meter %d/%d, %" PRId64 " bars, %.3f s\n", st->meter_num, st->meter_den, st->bars, st->seconds);
+}
+
+static const char *const degree_names[12] = {"tonic", "minor second", "second", "minor third", "major third",
+                                             "fourth", "tritone", "fifth", "minor sixth", "major sixth",
+                                             "minor seventh", "major seventh"};
+
+/* --explain: sentences for students and teachers rather than a table. */
+static void print_explain(analyze_ctx *c, const tx_score_item *it, const tx_analysis *a)
+{
+    tx_buf *b = &c->out;
+    const tx_score *s = it->score;
+    char place[48], p1[16], p2[16], va[24], vb[24];
+    if (it->format == TX_FORMAT_ABC)
+        tx_buf_printf(b, "%s, tune %ld%s%s\n\n", c->path, it->number, *it->title ? ": " : "", it->title);
+    else
+        tx_buf_printf(b, "%s\n\n", c->path);
+    const tx_key_result *k = &a->key;
+    if (!k->found) {
+        tx_buf_puts(b, "Key: none; the piece has no pitched notes.\n\n");
+    } else {
+        int t = k->best.tonic, m = k->best.mode;
+        tx_buf_printf(b, "Key: %s %s.\n", tx_key_tonic_name(t, m), tx_mode_name(m));
+        /* the three pitch classes that weigh most, named as degrees of the key */
+        int top[3] = {-1, -1, -1};
+        double total = 0;
+        for (int i = 0; i < 12; i++)
+            total += k->histogram[i];
+        for (int r = 0; r < 3; r++)
+            for (int i = 0; i < 12; i++) {
+                if (i == top[0] || i == top[1])
+                    continue;
+                if (top[r] < 0 || k->histogram[i] > k->histogram[top[r]])
+                    top[r] = i;
+            }
+        tx_buf_puts(b, "  The notes that last longest are");
+        for (int r = 0; r < 3; r++)
+            tx_buf_printf(b, "%s %s (the %s, %.0f%% of the sounding time)", r == 0 ? "" : r == 2 ? " and" : ",",
+                          tx_key_tonic_name(top[r], m), degree_names[(top[r] - t + 12) % 12],
+                          total > 0 ? 100 * k->histogram[top[r]] / total : 0);
+        tx_buf_printf(b, ".\n  Their durations match the %s profile of %s %s best (correlation %.3f); the next "
+                      "candidate, %s %s, reaches %.3f.\n", tx_key_profile_name(k->profile), tx_key_tonic_name(t, m),
+                      tx_mode_name(m), k->best.correlation, tx_key_tonic_name(k->runners_up[0].tonic, k->runners_up[0].mode),
+                      tx_mode_name(k->runners_up[0].mode), k->runners_up[0].correlation);
+        if (k->best.correlation - k->runners_up[0].correlation < 0.05)
+            tx_buf_puts(b, "  The two are close, so the key is uncertain (often relative or parallel keys).\n");
+        if (a->n_local_keys > 1) {
+            tx_buf_puts(b, "  The key moves:");
+            for (size_t i = 0; i < a->n_local_keys; i++) {
+                const tx_key_segment *g = &a->local_keys[i];
+                tx_buf_printf(b, "%s bars %" PRId64 " to %" PRId64 " in %s %s", i ? "," : "", g->first_bar + 1,
+                              g->last_bar + 1, tx_key_tonic_name(g->tonic, g->mode), tx_mode_name(g->mode));
+            }
+            tx_buf_puts(b, ".\n");
+        }
+        tx_buf_putc(b, '\n');
+    }
+    if (a->n_cadences) {
+        tx_buf_puts(b, "Cadences (at the last chord and before rests):\n");
+        for (size_t i = 0; i < a->n_cadences; i++) {
+            const tx_cadence *cd = &a->cadences[i];
+            const tx_chord *f = &a->chords[cd->chord], *p = cd->chord ? &a->chords[cd->chord - 1] : f;
+            tx_buf_printf(b, "  bar:beat %s: %s cadence, %s (%s) to %s (%s)\n", tx_analyze_place(s, cd->tick, place),
+                          tx_cadence_kind_name(cd->kind), p->name, p->roman, f->name, f->roman);
+        }
+        tx_buf_putc(b, '\n');
+    } else if (k->found) {
+        tx_buf_puts(b, "Cadences: none found at the last chord or before rests.\n\n");
+    }
+    if (a->vl.n_findings) {
+        tx_buf_puts(b, "Voice leading:\n");
+        for (size_t i = 0; i < a->vl.n_findings; i++) {
+            const tx_vl_finding *f = &a->vl.findings[i];
+            tx_buf_printf(b, "  bar:beat %s: %s between %s and %s", tx_analyze_place(s, f->tick, place),
+                          tx_vl_kind_name(f->kind), voice_name(s, f->voice_a, va), voice_name(s, f->voice_b, vb));
+            if (f->kind == TX_VL_CROSSING)
+                tx_buf_printf(b, ": %s goes to %s, below %s\n", voice_name(s, f->voice_a, va),
+                              tx_pitch_name(f->to_a, 0, p1), tx_pitch_name(f->to_b, 0, p2));
+            else
+                tx_buf_printf(b, ": %s-%s moves to %s-%s\n", tx_pitch_name(f->from_a, 0, p1),
+                              tx_pitch_name(f->from_b, 0, p2), tx_pitch_name(f->to_a, 0, va),
+                              tx_pitch_name(f->to_b, 0, vb));
+        }
+        tx_buf_putc(b, '\n');
+    } else {
+        tx_buf_puts(b, "Voice leading: no parallel, contrary or hidden fifths or octaves and no crossings.\n\n");
+    }
+}
+
+/* Analyzes and prints one score of a file (the file, or one ABC tune). */
+static int analyze_item(void *ud, tx_score_item *it)
+{
+    analyze_ctx *c = ud;
+    if (c->tune >= 0 && (it->number != c->tune || c->matched))
+        return 0;
+    c->matched++;
+    tx_analysis *a = NULL;
+    tx_error err;
+    tx_error_clear(&err);
+    int rc = it->status;
+    const char *msg = rc ? it->error->msg : NULL;
+    if (!rc && (rc = tx_analyze(it->score, &c->opt, &a, &err)))
+        msg = err.msg;
+    tx_buf *b = &c->out;
+    tx_buf_reset(b);
+    if (c->json) {
+        json_head(b, c->path, it);
+        if (rc) {
+            tx_buf_puts(b, ", \"error\": ");
+            tx_buf_json_string(b, msg);
+        } else {
+            tx_buf_puts(b, ", ");
+            tx_analysis_json(a, it->score, b);
+        }
+        tx_buf_puts(b, "}\n");
+    } else if (!rc && c->explain) {
+        print_explain(c, it, a);
+    } else if (!rc) {
+        print_text(c, it, a);
+    }
+    tx_analysis_free(a);
+    if (rc) {
+        cli_error("%s", msg);
+        c->status = EXIT_INPUT;
+    }
+    if (b->oom) {
+        cli_error("%s: out of memory", c->path);
+        c->status = EXIT_INPUT;
+    } else if (b->len) {
+        fwrite(b->data, 1, b->len, stdout);
+    }
+    return cli_flush_stdout() ? -1 : 0;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"tune", required_argument, NULL, 't'},
+        {"profile", required_argument, NULL, 'p'},
+        {"max-list", required_argument, NULL, 'n'},
+        {"explain", no_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    analyze_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.tune = -1;
+    ctx.max_list = 16;
+    tx_analyze_options_init(&ctx.opt);
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "jt:p:n:eh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j': ctx.json = 1; break;
+        case 'e': ctx.explain = 1; break;
+        case 't':
+            ctx.tune = strtol(optarg, &end, 10);
+            if (*end || end == optarg || ctx.tune < 0)
+                return cli_usage_error("analyze", "--tune takes an X: number");
+            break;
+        case 'p':
+            if ((ctx.opt.profile = tx_key_profile_from_name(optarg)) < 0)
+                return cli_usage_error("analyze", "unknown key profile '%s'", optarg);
+            break;
+        case 'n':
+            ctx.max_list = strtol(optarg, &end, 10);
+            if (*end || end == optarg || ctx.max_list < 0)
+                return cli_usage_error("analyze", "--max-list takes a count");
+            break;
+        case 'h': cli_usage(stdout, "analyze", options); return cli_flush_stdout();
+        default: return cli_usage_error("analyze", "bad option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("analyze", "no input files");
+    for (int i = optind; i < argc; i++) {
+        ctx.path = argv[i];
+        ctx.matched = 0;
+        uint8_t *data;
+        size_t len;
+        tx_error err;
+        if (tx_read_file(ctx.path, TX_MIDI_MAX_FILE, &data, &len, &err)) {
+            tx_error e = err;
+            tx_score_item failed = {tx_format_from_path(ctx.path), 0, -1, "", NULL, 0, err.code, &e, NULL};
+            long keep = ctx.tune;
+            ctx.tune = -1;   /* report the unreadable file whatever --tune says */
+            int stop = analyze_item(&ctx, &failed);
+            ctx.tune = keep;
+            if (stop)
+                break;
+            continue;
+        }
+        int stop = tx_score_read_each(data, len, ctx.path, analyze_item, &ctx);
+        tx_free(data);
+        if (stop) {
+            ctx.status = EXIT_INPUT;
+            break;
+        }
+        if (ctx.tune >= 0 && !ctx.matched) {
+            cli_error("%s: no tune with X: number %ld", ctx.path, ctx.tune);
+            ctx.status = EXIT_INPUT;
+        }
+    }
+    tx_buf_free(&ctx.out);
+    return ctx.status;
+}

@@ -1,0 +1,85 @@
+#!/bin/sh
+# test-analyze-cli.sh BIN DATA: `tactus analyze` through the stand-in executable (the command table
+# does not list analyze yet): exit codes, --tune, --profile, JSON per tune, the --help synopsis
+# against man/tactus-analyze.1, and the man page's examples run from the source root.
+set -u
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+data=$2
+src=${TACTUS_SOURCE_ROOT:?}
+fails=0
+passes=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ok() { passes=$((passes + 1)); }
+bad() { fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+expect() {
+    want=$1; shift
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else bad "$* exited $got, expected $want"; cat "$tmp/err" >&2; fi
+}
+contains() {
+    if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks: $2"; sed 's/^/    /' "$1" >&2; fi
+}
+lines() {
+    n=$(wc -l <"$1")
+    if [ "$n" -eq "$2" ]; then ok; else bad "$1 has $n lines, expected $2"; fi
+}
+
+abc="$data/tunes.abc"
+expect 0 "$bin" analyze --json "$abc"
+lines "$tmp/out" 3
+contains "$tmp/out" '"tune": 1, "index": 1, "title": "Scale in G", "format": "abc", "key": {"tonic": "G", "mode": "major", "profile": "ensemble"'
+contains "$tmp/out" '"tune": 2, "index": 2, "title": "Two voices in A minor", "format": "abc", "key": {"tonic": "A", "mode": "minor"'
+contains "$tmp/out" '"meter": "4/4"'
+expect 0 "$bin" analyze --json --tune 2 --profile temperley-kostka-payne "$abc"
+lines "$tmp/out" 1
+contains "$tmp/out" '"profile": "temperley-kostka-payne"'
+contains "$tmp/out" '"name": "Am"'
+expect 0 "$bin" analyze --tune 2 "$abc"
+contains "$tmp/out" "tunes.abc: tune 2: Two voices in A minor"
+contains "$tmp/out" "key:         A minor (ensemble, r = "
+contains "$tmp/out" "ambitus:"
+expect 0 "$bin" analyze --explain --tune 1 "$abc"
+contains "$tmp/out" "Key: G major."
+contains "$tmp/out" "G (the tonic, "
+contains "$tmp/out" "Cadences: none found"
+expect 0 "$bin" analyze --explain --tune 3 "$abc"
+contains "$tmp/out" "perfect authentic cadence, D7 (V7) to G (I)"
+expect 0 "$bin" analyze --json --tune 3 "$abc"
+contains "$tmp/out" '"cadences": [{"kind": "perfect authentic", "at": "2:3"'
+contains "$tmp/out" '"roman": "IV"' 
+expect 1 "$bin" analyze --tune 9 "$abc"
+contains "$tmp/err" "tactus: $abc: no tune with X: number 9"
+expect 2 "$bin" analyze --profile nonsense "$abc"
+contains "$tmp/err" "unknown key profile 'nonsense'"
+expect 2 "$bin" analyze
+contains "$tmp/err" "no input files"
+expect 2 "$bin" analyze --tune x "$abc"
+expect 1 "$bin" analyze --json "$tmp/missing.mid" "$abc"
+contains "$tmp/out" "\"error\": \"$tmp/missing.mid: "
+lines "$tmp/out" 4
+printf 'MThd\0\0\0\6\0\1\0\2\1\340MTrk\0\0\0\20\0\220' >"$tmp/trunc.mid"
+expect 1 "$bin" analyze "$tmp/trunc.mid"
+contains "$tmp/err" "tactus: $tmp/trunc.mid: track 0, byte "
+
+# --help against the man page
+expect 0 "$bin" analyze --help
+if command -v mandoc >/dev/null 2>&1; then
+    page="$src/man/tactus-analyze.1"
+    syn=$(mandoc -Tascii -Owidth=300 "$page" | col -b | awk '/^SYNOPSIS/{f=1;next} /^[A-Z]/{f=0} f' |
+          tr -s ' \n' '  ' | sed 's/^ *//; s/ *$//')
+    use=$(sed -n 's/^usage: //p' "$tmp/out")
+    if [ "$syn" = "$use" ]; then ok; else bad "man page synopsis '$syn' but --help says '$use'"; fi
+    expect 0 mandoc -Tlint -Wwarning "$page"
+    mandoc -Tascii -Owidth=300 "$page" | col -b | awk '/^EXAMPLES/{f=1;next} /^[A-Z]/{f=0} f' |
+        sed -n 's/^[[:space:]]*tactus /tactus /p' >"$tmp/examples"
+    if [ -s "$tmp/examples" ]; then ok; else bad "no example in the man page"; fi
+    while read -r line; do
+        (cd "$src" && eval "\"$bin\" ${line#tactus }") >"$tmp/exout" 2>"$tmp/err"
+        if [ $? -eq 0 ] && [ -s "$tmp/exout" ]; then ok; else bad "example failed: $line"; cat "$tmp/err" >&2; fi
+    done <"$tmp/examples"
+fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

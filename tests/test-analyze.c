@@ -1,0 +1,676 @@
+/* test-analyze.c: unit tests of the analysis module on small hand-built scores: key profiles and the
+ * key finder, chord naming and chordify, voice-leading findings, statistics, the JSON form, empty
+ * scores, and out-of-memory paths. The corpus measurements are in slow-analyze-corpora.c and the JSB
+ * regression in test-analyze-jsb.c. */
+#include "harness.h"
+
+#include "analyze.h"
+#include "json.h"
+
+/* A score with `voices` tracks at 4 ticks per quarter in 4/4. */
+static tx_score *new_score(int voices)
+{
+    tx_score *s = tx_score_new(4);
+    for (int v = 0; v < voices; v++)
+        tx_score_add_track(s, v == 0 ? "upper" : v == 1 ? "lower" : "", 0, v, 0, NULL);
+    tx_score_add_timesig(s, 0, 4, 4);
+    return s;
+}
+
+static void test_profiles(void)
+{
+    CHECK_STR(tx_key_profile_name(TX_KEY_AARDEN_ESSEN), "aarden-essen");
+    CHECK_STR(tx_key_profile_name(TX_KEY_ENSEMBLE), "ensemble");
+    for (int p = 0; p < TX_KEY_NPROFILES; p++)
+        CHECK_INT(tx_key_profile_from_name(tx_key_profile_name(p)), p);
+    CHECK_INT(tx_key_profile_from_name("nonsense"), -1);
+    CHECK_INT(tx_key_profile_from_name(NULL), -1);
+    CHECK_NEAR(tx_key_profile_weights(TX_KEY_KRUMHANSL_KESSLER, TX_MODE_MAJOR)[0], 6.35, 1e-12);
+    CHECK_NEAR(tx_key_profile_weights(TX_KEY_TEMPERLEY_KOSTKA_PAYNE, TX_MODE_MINOR)[3], 0.618, 1e-12);
+    CHECK(tx_key_profile_weights(TX_KEY_ENSEMBLE, TX_MODE_MAJOR) == NULL);
+    CHECK(tx_key_profile_weights(TX_KEY_SIMPLE, TX_MODE_DORIAN) == NULL);
+}
+
+static void test_key_from_histogram(void)
+{
+    /* a histogram that is a profile rotated to D major correlates 1 with D major */
+    for (int p = 0; p < TX_KEY_ENSEMBLE; p++) {
+        for (int mode = TX_MODE_MAJOR; mode <= TX_MODE_MINOR; mode++) {
+            const double *w = tx_key_profile_weights(p, mode);
+            double h[12];
+            for (int i = 0; i < 12; i++)
+                h[(i + 2) % 12] = w[i];
+            tx_key_result k;
+            CHECK_INT(tx_key_from_histogram(h, p, &k), TX_OK);
+            CHECK_INT(k.found, 1);
+            CHECK_INT(k.best.tonic, 2);
+            CHECK_INT(k.best.mode, mode);
+            CHECK_NEAR(k.best.correlation, 1.0, 1e-9);
+            CHECK(k.runners_up[0].correlation <= k.best.correlation);
+            for (int j = 1; j < TX_KEY_RUNNERS_UP; j++)
+                CHECK(k.runners_up[j].correlation <= k.runners_up[j - 1].correlation);
+        }
+    }
+    double zero[12] = {0};
+    tx_key_result k;
+    CHECK_INT(tx_key_from_histogram(zero, TX_KEY_SIMPLE, &k), TX_OK);
+    CHECK_INT(k.found, 0);
+    CHECK_INT(tx_key_from_histogram(zero, 99, &k), TX_EINVAL);
+    CHECK_INT(tx_key_from_histogram(zero, -1, &k), TX_EINVAL);
+}
+
+/* The scale of (tonic, mode) in quarter notes, the tonic held at the start, the tonic triad (without
+ * its fifth) at the end after the dominant. */
+static tx_score *scale_score(int tonic, int minor)
+{
+    static const int maj[8] = {0, 2, 4, 5, 7, 9, 11, 12}, hmin[8] = {0, 2, 3, 5, 7, 8, 11, 12};
+    tx_score *s = new_score(1);
+    tx_tick t = 0;
+    tx_score_add_note(s, t, 8, 60 + tonic, 80, 0, 0);
+    t += 8;
+    for (int i = 0; i < 8; i++, t += 4)
+        tx_score_add_note(s, t, 4, 60 + tonic + (minor ? hmin : maj)[i], 80, 0, 0);
+    tx_score_add_note(s, t, 4, 60 + tonic + 7, 80, 0, 0);   /* dominant, then the tonic again */
+    tx_score_add_note(s, t + 4, 8, 60 + tonic, 80, 0, 0);
+    tx_score_add_note(s, t + 4, 8, 60 + tonic + (minor ? 3 : 4), 80, 0, 0);   /* the tonic triad */
+    tx_score_sort(s);
+    return s;
+}
+
+static void test_key_scores(void)
+{
+    for (int p = 0; p < TX_KEY_NPROFILES; p++) {
+        tx_key_result k;
+        tx_score *s = scale_score(0, 0);
+        CHECK_INT(tx_analyze_key(s, p, &k), TX_OK);
+        CHECK_INT(k.best.tonic, 0);
+        if (k.best.tonic != 0)
+            printf("profile %s: C major scale read as %d\n", tx_key_profile_name(p), k.best.tonic);
+        CHECK_INT(k.best.mode, TX_MODE_MAJOR);
+        tx_score_free(s);
+        s = scale_score(9, 1);
+        CHECK_INT(tx_analyze_key(s, p, &k), TX_OK);
+        CHECK_INT(k.best.tonic, 9);
+        CHECK_INT(k.best.mode, TX_MODE_MINOR);
+        tx_score_free(s);
+        s = scale_score(6, 0);
+        CHECK_INT(tx_analyze_key(s, p, &k), TX_OK);
+        CHECK_INT(k.best.tonic, 6);
+        CHECK_STR(tx_key_tonic_name(k.best.tonic, k.best.mode), "F#");
+        tx_score_free(s);
+    }
+    /* drums and grace notes do not count */
+    tx_score *s = scale_score(0, 0);
+    int drum;
+    tx_score_add_track(s, "drums", 0, 9, 1, &drum);
+    for (int i = 0; i < 40; i++)
+        tx_score_add_note(s, i * 4, 4, 61, 100, drum, 0);
+    tx_score_add_note(s, 0, 64, 66, 100, 0, TX_NOTE_GRACE);
+    tx_score_sort(s);
+    double h[12];
+    tx_analyze_pc_histogram(s, h);
+    CHECK_NEAR(h[1], 0, 0);
+    CHECK_NEAR(h[6], 0, 0);
+    CHECK_NEAR(h[0], 2 + 1 + 1 + 2, 1e-12);   /* quarter notes: 2 + scale C + octave C + final 2 */
+    tx_score_free(s);
+    CHECK_STR(tx_key_tonic_name(1, TX_MODE_MAJOR), "Db");
+    CHECK_STR(tx_key_tonic_name(1, TX_MODE_MINOR), "C#");
+    CHECK_STR(tx_key_tonic_name(10, TX_MODE_MINOR), "Bb");
+}
+
+static void test_mirex(void)
+{
+    CHECK_NEAR(tx_key_mirex_score(0, TX_MODE_MAJOR, 0, TX_MODE_MAJOR), 1.0, 0);
+    CHECK_NEAR(tx_key_mirex_score(0, TX_MODE_MAJOR, 7, TX_MODE_MAJOR), 0.5, 0);
+    CHECK_NEAR(tx_key_mirex_score(0, TX_MODE_MAJOR, 5, TX_MODE_MAJOR), 0.0, 0);
+    CHECK_NEAR(tx_key_mirex_score(0, TX_MODE_MAJOR, 9, TX_MODE_MINOR), 0.3, 0);
+    CHECK_NEAR(tx_key_mirex_score(9, TX_MODE_MINOR, 0, TX_MODE_MAJOR), 0.3, 0);
+    CHECK_NEAR(tx_key_mirex_score(9, TX_MODE_MINOR, 9, TX_MODE_MAJOR), 0.2, 0);
+    CHECK_NEAR(tx_key_mirex_score(9, TX_MODE_MINOR, 4, TX_MODE_MINOR), 0.5, 0);
+    CHECK_NEAR(tx_key_mirex_score(9, TX_MODE_MINOR, 2, TX_MODE_MAJOR), 0.0, 0);
+}
+
+static void test_local_keys(void)
+{
+    /* 8 bars of C major (I IV V I in arpeggios), then 8 bars of the same in Eb major */
+    tx_score *s = new_score(1);
+    static const int prog[4][3] = {{0, 4, 7}, {5, 9, 12}, {7, 11, 14}, {0, 4, 7}};
+    for (int bar = 0; bar < 16; bar++) {
+        int t0 = bar < 8 ? 0 : 3;
+        for (int beat = 0; beat < 4; beat++) {
+            const int *c = prog[bar % 4];
+            tx_score_add_note(s, bar * 16 + beat * 4, 4, 48 + t0 + c[0], 80, 0, 0);
+            tx_score_add_note(s, bar * 16 + beat * 4, 4, 60 + t0 + c[1 + beat % 2], 80, 0, 0);
+        }
+    }
+    tx_score_sort(s);
+    tx_key_segment *g;
+    size_t n;
+    CHECK_INT(tx_analyze_local_keys(s, TX_KEY_DEFAULT, 4, &g, &n, NULL), TX_OK);
+    CHECK(n >= 2 && n <= 3);   /* a window that mixes the two keys may read a third for a bar or two */
+    if (n >= 2) {
+        CHECK_INT(g[0].tonic, 0);
+        CHECK_INT(g[0].mode, TX_MODE_MAJOR);
+        CHECK_INT(g[0].first_bar, 0);
+        CHECK(g[0].last_bar >= 6);
+        CHECK_INT(g[n - 1].tonic, 3);
+        CHECK_INT(g[n - 1].mode, TX_MODE_MAJOR);
+        CHECK_INT(g[n - 1].last_bar, 15);
+        CHECK_INT(g[n - 1].end, 256);
+        CHECK(g[n - 1].first_bar <= 10);
+        for (size_t i = 1; i < n; i++)
+            CHECK_INT(g[i - 1].last_bar + 1, g[i].first_bar);
+    }
+    tx_free(g);
+    CHECK_INT(tx_analyze_local_keys(s, 77, 4, &g, &n, NULL), TX_EINVAL);
+    tx_score_free(s);
+}
+
+static unsigned pcs(const int *p, int n)
+{
+    unsigned m = 0;
+    for (int i = 0; i < n; i++)
+        m |= 1u << (p[i] % 12);
+    return m;
+}
+
+static void check_chord(const int *p, int n, int bass, const char *name, int root, int quality, int inversion)
+{
+    tx_chord c;
+    int rc = tx_chord_identify(pcs(p, n), bass, &c);
+    CHECK_INT(rc, 0);
+    if (rc)
+        return;
+    CHECK_STR(c.name, name);
+    CHECK_INT(c.root, root);
+    CHECK_INT(c.quality, quality);
+    CHECK_INT(c.inversion, inversion);
+}
+
+static void test_chord_identify(void)
+{
+    check_chord((int[]){0, 4, 7}, 3, 0, "C", 0, TX_CHORD_MAJOR, 0);
+    check_chord((int[]){0, 4, 7}, 3, 4, "C/E", 0, TX_CHORD_MAJOR, 1);
+    check_chord((int[]){0, 4, 7}, 3, 7, "C/G", 0, TX_CHORD_MAJOR, 2);
+    check_chord((int[]){9, 0, 4}, 3, 9, "Am", 9, TX_CHORD_MINOR, 0);
+    check_chord((int[]){7, 11, 2, 5}, 4, 11, "G7/B", 7, TX_CHORD_DOMINANT7, 1);
+    check_chord((int[]){7, 11, 2, 5}, 4, 5, "G7/F", 7, TX_CHORD_DOMINANT7, 3);
+    check_chord((int[]){11, 2, 5}, 3, 11, "Bdim", 11, TX_CHORD_DIMINISHED, 0);
+    check_chord((int[]){0, 4, 8}, 3, 0, "Caug", 0, TX_CHORD_AUGMENTED, 0);
+    check_chord((int[]){0, 4, 7, 11}, 4, 0, "Cmaj7", 0, TX_CHORD_MAJOR7, 0);
+    check_chord((int[]){2, 5, 9, 0}, 4, 2, "Dm7", 2, TX_CHORD_MINOR7, 0);
+    check_chord((int[]){11, 2, 5, 9}, 4, 11, "Bm7b5", 11, TX_CHORD_HALF_DIMINISHED7, 0);
+    check_chord((int[]){11, 2, 5, 8}, 4, 11, "Bdim7", 11, TX_CHORD_DIMINISHED7, 0);
+    check_chord((int[]){0, 2, 7}, 3, 0, "Csus2", 0, TX_CHORD_SUS2, 0);
+    check_chord((int[]){7, 0, 2}, 3, 7, "Gsus4", 7, TX_CHORD_SUS4, 0);
+    check_chord((int[]){0, 4, 7, 9}, 4, 0, "C6", 0, TX_CHORD_MAJOR6, 0);
+    check_chord((int[]){0, 4, 7, 9}, 4, 9, "Am7", 9, TX_CHORD_MINOR7, 0);
+    check_chord((int[]){7, 11, 2, 5, 9}, 5, 7, "G9", 7, TX_CHORD_DOMINANT9, 0);
+    check_chord((int[]){10, 2, 5}, 3, 10, "Bb", 10, TX_CHORD_MAJOR, 0);
+    check_chord((int[]){0, 4}, 2, 0, "C", 0, TX_CHORD_MAJOR, 0);     /* a bare third: the fifth implied */
+    check_chord((int[]){9, 0}, 2, 9, "Am", 9, TX_CHORD_MINOR, 0);
+    check_chord((int[]){9, 4}, 2, 9, "A5", 9, TX_CHORD_POWER, 0);   /* a bare fifth */
+    tx_chord c;
+    /* spelling follows the key: G#m in A minor, Abm in Eb major, F# in F# major, Gb in Db major */
+    CHECK_INT(tx_chord_identify(pcs((int[]){8, 11, 3}, 3), 8, &c), 0);
+    CHECK_STR(c.name, "Abm");
+    tx_chord_spell(&c, 9, TX_MODE_MINOR);
+    CHECK_STR(c.name, "G#m");
+    tx_chord_spell(&c, 3, TX_MODE_MAJOR);
+    CHECK_STR(c.name, "Abm");
+    CHECK_INT(tx_chord_identify(pcs((int[]){6, 10, 1}, 3), 10, &c), 0);
+    tx_chord_spell(&c, 6, TX_MODE_MAJOR);
+    CHECK_STR(c.name, "F#/A#");
+    tx_chord_spell(&c, 1, TX_MODE_MAJOR);
+    CHECK_STR(c.name, "Gb/Bb");
+    tx_chord_spell(&c, 3, TX_MODE_MINOR);
+    CHECK_STR(c.name, "Gb/Bb");
+    CHECK_INT(tx_chord_identify(1u << 3, 3, &c), -1);   /* one pitch class is no chord */
+    CHECK_INT(tx_chord_identify(0, 0, &c), -1);
+    CHECK_STR(tx_chord_quality_name(TX_CHORD_HALF_DIMINISHED7), "half-diminished seventh");
+    CHECK_STR(tx_chord_quality_name(-1), "?");
+    CHECK_INT(tx_chord_quality_mask(TX_CHORD_MINOR), (1 << 0) | (1 << 3) | (1 << 7));
+}
+
+static void check_roman(const int *p, int n, int bass, int tonic, int mode, const char *want)
+{
+    tx_chord c;
+    char buf[24];
+    CHECK_INT(tx_chord_identify(pcs(p, n), bass, &c), 0);
+    CHECK_STR(tx_chord_roman(&c, tonic, mode, buf), want);
+}
+
+static void test_roman(void)
+{
+    const int M = TX_MODE_MAJOR, m = TX_MODE_MINOR;
+    check_roman((int[]){0, 4, 7}, 3, 0, 0, M, "I");
+    check_roman((int[]){0, 4, 7}, 3, 7, 0, M, "I64");
+    check_roman((int[]){2, 5, 9}, 3, 5, 0, M, "ii6");
+    check_roman((int[]){7, 11, 2, 5}, 4, 7, 0, M, "V7");
+    check_roman((int[]){7, 11, 2, 5}, 4, 11, 0, M, "V65");
+    check_roman((int[]){7, 11, 2, 5}, 4, 2, 0, M, "V43");
+    check_roman((int[]){7, 11, 2, 5}, 4, 5, 0, M, "V42");
+    check_roman((int[]){11, 2, 5}, 3, 11, 0, M, "viio");
+    check_roman((int[]){11, 2, 5, 9}, 4, 11, 0, M, "vii\xc3\xb8" "7");
+    check_roman((int[]){5, 9, 0, 4}, 4, 5, 0, M, "IVM7");
+    check_roman((int[]){2, 6, 9}, 3, 2, 0, M, "V/V");
+    check_roman((int[]){2, 6, 9, 0}, 4, 6, 0, M, "V65/V");
+    check_roman((int[]){9, 1, 4, 7}, 4, 9, 0, M, "V7/ii");
+    check_roman((int[]){4, 8, 11}, 3, 4, 0, M, "V/vi");
+    check_roman((int[]){1, 4, 7, 10}, 4, 1, 0, M, "viio7/ii");
+    check_roman((int[]){1, 5, 8}, 3, 5, 0, M, "N6");
+    check_roman((int[]){10, 2, 5}, 3, 10, 0, M, "bVII");
+    check_roman((int[]){8, 0, 3}, 3, 8, 0, M, "bVI");
+    check_roman((int[]){7, 0, 2}, 3, 7, 0, M, "Vsus4");
+    /* A minor */
+    check_roman((int[]){9, 0, 4}, 3, 9, 9, m, "i");
+    check_roman((int[]){4, 8, 11}, 3, 4, 9, m, "V");
+    check_roman((int[]){4, 8, 11, 2}, 4, 4, 9, m, "V7");
+    check_roman((int[]){8, 11, 2}, 3, 8, 9, m, "viio");
+    check_roman((int[]){8, 11, 2, 5}, 4, 8, 9, m, "viio7");
+    check_roman((int[]){7, 11, 2}, 3, 7, 9, m, "VII");
+    check_roman((int[]){0, 4, 7}, 3, 0, 9, m, "III");
+    check_roman((int[]){5, 9, 0}, 3, 5, 9, m, "VI");
+    check_roman((int[]){11, 2, 5}, 3, 11, 9, m, "iio");
+    check_roman((int[]){2, 5, 9}, 3, 5, 9, m, "iv6");
+    check_roman((int[]){11, 3, 6}, 3, 11, 9, m, "V/V");
+    tx_chord c;
+    char buf[24];
+    CHECK_INT(tx_chord_identify(pcs((int[]){0, 4, 7}, 3), 0, &c), 0);
+    CHECK_STR(tx_chord_roman(&c, 0, TX_MODE_DORIAN, buf), "");
+}
+
+static void test_chordify(void)
+{
+    /* bar 1: C major in half notes, repeated (one chord); bar 2: G7 in root position, then its
+     * third in the bass on beat 3; bar 3: a single note (no chord) */
+    tx_score *s = new_score(1);
+    for (int h = 0; h < 2; h++) {
+        tx_score_add_note(s, h * 8, 8, 48, 80, 0, 0);
+        tx_score_add_note(s, h * 8, 8, 64, 80, 0, 0);
+        tx_score_add_note(s, h * 8, 8, 67, 80, 0, 0);
+    }
+    tx_score_add_note(s, 16, 8, 43, 80, 0, 0);
+    tx_score_add_note(s, 16, 16, 62, 80, 0, 0);
+    tx_score_add_note(s, 16, 16, 65, 80, 0, 0);
+    tx_score_add_note(s, 16, 16, 71, 80, 0, 0);
+    tx_score_add_note(s, 24, 8, 47, 80, 0, 0);
+    tx_score_add_note(s, 24, 8, 67, 80, 0, 0);
+    tx_score_add_note(s, 32, 16, 60, 80, 0, 0);
+    tx_score_sort(s);
+    tx_chord *c;
+    size_t n;
+    CHECK_INT(tx_analyze_chords(s, &c, &n, NULL), TX_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_STR(c[0].name, "C");
+        CHECK_INT(c[0].onset, 0);
+        CHECK_INT(c[0].end, 16);
+        CHECK_STR(c[1].name, "G7");
+        CHECK_INT(c[1].onset, 16);
+        CHECK_INT(c[1].end, 24);
+        CHECK_STR(c[2].name, "G7/B");
+        CHECK_INT(c[2].inversion, 1);
+        CHECK_INT(c[2].end, 32);
+    }
+    tx_free(c);
+    tx_score_free(s);
+
+    /* an arpeggio: F major in eighths (F A C A), then E alone: the chord lasts through the broken
+     * notes, and E (not in F major) after it is no chord */
+    s = new_score(1);
+    tx_score_add_note(s, 0, 8, 41, 80, 0, 0);
+    int arp[4] = {57, 60, 65, 60};
+    for (int i = 0; i < 4; i++)
+        tx_score_add_note(s, i * 2, 2, arp[i], 80, 0, 0);
+    tx_score_add_note(s, 8, 2, 64, 80, 0, 0);
+    tx_score_sort(s);
+    CHECK_INT(tx_analyze_chords(s, &c, &n, NULL), TX_OK);
+    CHECK_INT(n, 1);
+    if (n >= 1) {
+        CHECK_STR(c[0].name, "F");
+        CHECK_INT(c[0].onset, 0);
+        CHECK_INT(c[0].end, 8);
+    }
+    tx_free(c);
+    tx_score_free(s);
+}
+
+static void test_cadences(void)
+{
+    /* C major, chords of a half note as (bass, tenor, alto, soprano), 0 ends a phrase with a quarter
+     * rest: I V | ii V vi | IV I | V7 I6 | V I with C on top */
+    static const int ch[][4] = {
+        {48, 55, 64, 72}, {43, 55, 62, 71}, {0},
+        {50, 57, 65, 74}, {43, 55, 62, 71}, {45, 57, 64, 72}, {0},
+        {41, 57, 65, 72}, {48, 55, 64, 72}, {0},
+        {43, 53, 62, 71}, {52, 55, 60, 72}, {0},
+        {43, 59, 62, 67}, {48, 55, 64, 72},
+    };
+    tx_score *s = new_score(1);
+    tx_tick t = 0;
+    for (size_t i = 0; i < sizeof ch / sizeof ch[0]; i++) {
+        if (!ch[i][0]) {
+            t += 4;
+            continue;
+        }
+        for (int v = 0; v < 4; v++)
+            tx_score_add_note(s, t, 8, ch[i][v], 80, 0, 0);
+        t += 8;
+    }
+    tx_score_sort(s);
+    tx_chord *c;
+    size_t n, nc;
+    tx_cadence *cad;
+    CHECK_INT(tx_analyze_chords(s, &c, &n, NULL), TX_OK);
+    CHECK_INT(n, 11);
+    CHECK_INT(tx_analyze_cadences(s, c, n, 0, TX_MODE_MAJOR, &cad, &nc, NULL), TX_OK);
+    CHECK_INT(nc, 5);
+    static const int want[5] = {TX_CADENCE_HALF, TX_CADENCE_DECEPTIVE, TX_CADENCE_PLAGAL,
+                                TX_CADENCE_IMPERFECT_AUTHENTIC, TX_CADENCE_PERFECT_AUTHENTIC};
+    for (size_t i = 0; i < nc && i < 5; i++)
+        CHECK_STR(tx_cadence_kind_name(cad[i].kind), tx_cadence_kind_name(want[i]));
+    if (nc == 5) {
+        CHECK_INT(cad[0].tick, 8);
+        CHECK_INT(cad[4].chord, 10);
+    }
+    tx_free(cad);
+    CHECK_INT(tx_analyze_cadences(s, c, n, 0, TX_MODE_DORIAN, &cad, &nc, NULL), TX_OK);
+    CHECK_INT(nc, 0);
+    tx_free(c);
+    tx_score_free(s);
+}
+
+/* Two voices as (upper, lower) pitch pairs, a quarter note each. */
+static tx_score *two_voices(const int (*p)[2], int n)
+{
+    tx_score *s = new_score(2);
+    for (int i = 0; i < n; i++)
+        for (int v = 0; v < 2; v++)
+            if (p[i][v] > 0)
+                tx_score_add_note(s, i * 4, 4, p[i][v], 80, v, 0);
+    tx_score_sort(s);
+    return s;
+}
+
+static void test_voice_leading(void)
+{
+    /* parallel fifth, contrary fifth, a held voice, hidden octave, parallel octave, crossing */
+    static const int a[][2] = {
+        {72, 65},   /* C5 F4: fifth */
+        {74, 67},   /* D5 G4: fifth, both up: parallel fifth */
+        {79, 60},   /* G5 C4: 19 semitones, a fifth compound; upper up, lower down: contrary fifth */
+        {79, 62},   /* upper holds: nothing counts */
+        {72, 60},   /* C5 C4: octave, upper moves down, lower moves down: hidden? previous was 17 */
+        {74, 62},   /* D5 D4: parallel octave, both up */
+        {60, 64},   /* C4 under E4: crossing */
+    };
+    tx_score *s = two_voices(a, 7);
+    tx_vl_result vl;
+    CHECK_INT(tx_analyze_voice_leading(s, &vl, NULL), TX_OK);
+    CHECK_INT(vl.counts[TX_VL_PARALLEL_FIFTH], 1);
+    CHECK_INT(vl.counts[TX_VL_CONTRARY_FIFTH], 1);
+    CHECK_INT(vl.counts[TX_VL_PARALLEL_OCTAVE], 1);
+    CHECK_INT(vl.counts[TX_VL_CONTRARY_OCTAVE], 0);
+    CHECK_INT(vl.counts[TX_VL_HIDDEN_OCTAVE], 1);   /* (79,62) -> (72,60): both down, upper leaps */
+    CHECK_INT(vl.counts[TX_VL_CROSSING], 1);
+    size_t total = 0;
+    for (int k = 0; k < TX_VL_NKINDS; k++)
+        total += vl.counts[k];
+    CHECK_INT(vl.n_findings, total);
+    if (vl.n_findings >= 1) {
+        const tx_vl_finding *f = &vl.findings[0];
+        CHECK_INT(f->kind, TX_VL_PARALLEL_FIFTH);
+        CHECK_INT(f->tick, 4);
+        CHECK_INT(f->voice_a, 0);
+        CHECK_INT(f->voice_b, 1);
+        CHECK_INT(f->from_a, 72);
+        CHECK_INT(f->to_b, 67);
+        char place[48];
+        CHECK_STR(tx_analyze_place(s, f->tick, place), "1:2");
+        CHECK_STR(tx_analyze_place(s, 18, place), "2:1.5");
+    }
+    tx_free(vl.findings);
+    tx_score_free(s);
+
+    /* a rest in one voice breaks the line: no parallel across it; a voice exchange is no consecutive */
+    static const int b[][2] = {{72, 65}, {74, 0}, {76, 69}, {69, 76}};
+    s = two_voices(b, 4);
+    CHECK_INT(tx_analyze_voice_leading(s, &vl, NULL), TX_OK);
+    CHECK_INT(vl.counts[TX_VL_PARALLEL_FIFTH], 0);
+    CHECK_INT(vl.counts[TX_VL_CONTRARY_FIFTH], 0);
+    CHECK_INT(vl.counts[TX_VL_PARALLEL_OCTAVE], 0);
+    tx_free(vl.findings);
+    tx_score_free(s);
+
+    /* hidden fifth: outer voices in three parts, both up into a fifth, the upper voice leaping */
+    tx_score *h = new_score(3);
+    static const int c3[][3] = {{72, 64, 57}, {79, 67, 60}};   /* A3-C5 (15) to C4-G5 (19): fifth */
+    for (int i = 0; i < 2; i++)
+        for (int v = 0; v < 3; v++)
+            tx_score_add_note(h, i * 4, 4, c3[i][v], 80, v, 0);
+    tx_score_sort(h);
+    CHECK_INT(tx_analyze_voice_leading(h, &vl, NULL), TX_OK);
+    CHECK_INT(vl.counts[TX_VL_HIDDEN_FIFTH], 1);
+    tx_free(vl.findings);
+    tx_score_free(h);
+
+    /* one voice: nothing */
+    s = new_score(1);
+    tx_score_add_note(s, 0, 4, 60, 80, 0, 0);
+    tx_score_sort(s);
+    CHECK_INT(tx_analyze_voice_leading(s, &vl, NULL), TX_OK);
+    CHECK_INT(vl.n_findings, 0);
+    tx_score_free(s);
+}
+
+static void test_stats(void)
+{
+    /* 4/4 at 4 ticks per quarter: bar 1 C4 E4 G4 in quarter notes and C3 G3 together on beat 4;
+     * bar 2 D4 F#4 A4, with a D5 eighth on beat 2; the tempo halves at bar 2 */
+    tx_score *s = new_score(1);
+    tx_score_add_tempo(s, 0, 500000);
+    tx_score_add_tempo(s, 16, 1000000);
+    int bar1[3] = {60, 64, 67}, bar2[3] = {62, 66, 69};
+    for (int i = 0; i < 3; i++) {
+        tx_score_add_note(s, i * 4, 4, bar1[i], 80, 0, 0);
+        tx_score_add_note(s, 16 + i * 4, 4, bar2[i], 80, 0, 0);
+    }
+    tx_score_add_note(s, 12, 4, 48, 80, 0, 0);
+    tx_score_add_note(s, 12, 4, 55, 80, 0, 0);
+    tx_score_add_note(s, 20, 2, 74, 80, 0, 0);   /* adds an onset at 20, polyphony over 20..22 */
+    tx_score_sort(s);
+    tx_stats st;
+    CHECK_INT(tx_analyze_stats(s, &st, NULL), TX_OK);
+    CHECK_INT(st.n_notes, 9);
+    CHECK_INT(st.pitch_min, 48);
+    CHECK_INT(st.pitch_max, 74);
+    CHECK_INT(st.pitch_range, 26);
+    CHECK_INT(st.pitch_classes_used, 6);   /* C D E F# G A */
+    CHECK_NEAR(st.pc_histogram[0], 2.0 / 9, 1e-12);
+    /* sounding 0..28 except nothing: level 1 on 0..12, 2 on 12..16, 1 on 16..20, 2 on 20..22,
+     * 1 on 22..28: (12 + 8 + 4 + 4 + 6) / 28 */
+    CHECK_NEAR(st.polyphony, 34.0 / 28, 1e-12);
+    CHECK_NEAR(st.polyphony_rate, 6.0 / 28, 1e-12);
+    CHECK_NEAR(st.empty_beat_rate, 0.0, 0);   /* 7 beats to the end at 28, each with a note */
+    /* scale: all but F# in C major (8 of 9), all in D major / G major? G major has F#, C, D, E, G, A, B:
+     * every note: 9 of 9 */
+    CHECK_NEAR(st.scale_consistency, 1.0, 1e-12);
+    CHECK_NEAR(st.pitch_class_entropy, -(3 * (2.0 / 9) * log2(2.0 / 9) + 3 * (1.0 / 9) * log2(1.0 / 9)), 1e-12);
+    CHECK_NEAR(st.pitch_entropy, log2(9.0), 1e-12);   /* nine different pitches */
+    /* onsets per bar: bar 1 at 0 4 8 12, bar 2 at 0 4 8 (and 4 again): positions 12 differ: 1/16 */
+    CHECK_NEAR(st.groove_consistency, 1.0 - 1.0 / 16, 1e-12);
+    CHECK_INT(st.bars, 2);
+    CHECK_NEAR(st.tempo_bpm, 120, 1e-9);
+    CHECK_NEAR(st.tempo_min_bpm, 60, 1e-9);
+    CHECK_NEAR(st.seconds, 2.0 + 12 / 4.0, 1e-9);   /* bar 1 at 120 bpm, 3 quarters at 60 bpm */
+    CHECK_INT(st.meter_num, 4);
+    CHECK_INT(st.meter_den, 4);
+    tx_score_free(s);
+
+    /* beats 2 and 3 of four empty */
+    s = new_score(1);
+    tx_score_add_note(s, 0, 4, 60, 80, 0, 0);
+    tx_score_add_note(s, 12, 4, 62, 80, 0, 0);
+    tx_score_sort(s);
+    CHECK_INT(tx_analyze_stats(s, &st, NULL), TX_OK);
+    CHECK_NEAR(st.empty_beat_rate, 0.5, 1e-12);
+    CHECK_NEAR(st.polyphony, 1.0, 1e-12);
+    CHECK_NEAR(st.polyphony_rate, 0.0, 0);
+    CHECK_NEAR(st.pitch_entropy, 1.0, 1e-12);
+    tx_score_free(s);
+
+    tx_score *e = tx_score_new(480);
+    CHECK_INT(tx_analyze_stats(e, &st, NULL), TX_OK);
+    CHECK_INT(st.n_notes, 0);
+    CHECK_INT(st.pitch_min, -1);
+    CHECK_NEAR(st.tempo_bpm, 120, 1e-9);
+    tx_score_free(e);
+}
+
+static void test_json(void)
+{
+    tx_score *s = scale_score(7, 0);
+    tx_analysis *a;
+    CHECK_INT(tx_analyze(s, NULL, &a, NULL), TX_OK);
+    tx_buf b = TX_BUF_INIT;
+    tx_buf_putc(&b, '{');
+    CHECK_INT(tx_analysis_json(a, s, &b), TX_OK);
+    tx_buf_putc(&b, '}');
+    tx_arena ar = TX_ARENA_INIT;
+    tx_json *j = NULL;
+    tx_error err;
+    CHECK_INT(tx_json_parse(b.data, b.len, "analysis", &ar, &j, &err), TX_OK);
+    const tx_json *key = tx_json_get(j, "key");
+    CHECK_STR(tx_json_get_str(key, "tonic", ""), "G");
+    CHECK_STR(tx_json_get_str(key, "mode", ""), "major");
+    CHECK_STR(tx_json_get_str(key, "profile", ""), "ensemble");
+    CHECK(tx_json_get_num(key, "correlation", -2) > 0.5);
+    const tx_json *ru = tx_json_get(key, "runners_up");
+    CHECK(ru && ru->type == TX_JSON_ARRAY && ru->len == TX_KEY_RUNNERS_UP);
+    const tx_json *st = tx_json_get(j, "statistics");
+    CHECK_INT(tx_json_get_int(st, "notes", -1), 12);
+    CHECK_INT(tx_json_get_int(st, "pitch_min", -1), 67);
+    CHECK(tx_json_get(j, "chords") && tx_json_get(j, "chords")->type == TX_JSON_ARRAY);
+    const tx_json *lk = tx_json_get(j, "local_keys");
+    CHECK(lk && lk->type == TX_JSON_ARRAY && lk->len == 1);
+    if (lk && lk->len == 1)
+        CHECK_STR(tx_json_get_str(lk->items[0], "tonic", ""), "G");
+    CHECK(tx_json_get(tx_json_get(j, "voice_leading"), "findings") != NULL);
+    tx_arena_free(&ar);
+    tx_buf_free(&b);
+    tx_analysis_free(a);
+    tx_score_free(s);
+
+    /* an empty score: key null, statistics without pitches */
+    tx_score *e = tx_score_new(96);
+    CHECK_INT(tx_analyze(e, NULL, &a, NULL), TX_OK);
+    tx_buf b2 = TX_BUF_INIT;
+    tx_buf_putc(&b2, '{');
+    CHECK_INT(tx_analysis_json(a, e, &b2), TX_OK);
+    tx_buf_putc(&b2, '}');
+    tx_arena ar2 = TX_ARENA_INIT;
+    CHECK_INT(tx_json_parse(b2.data, b2.len, "empty", &ar2, &j, &err), TX_OK);
+    CHECK(tx_json_get(j, "key") && tx_json_get(j, "key")->type == TX_JSON_NULL);
+    tx_arena_free(&ar2);
+    tx_buf_free(&b2);
+    tx_analysis_free(a);
+    tx_score_free(e);
+
+    tx_analyze_options o;
+    tx_analyze_options_init(&o);
+    o.profile = 42;
+    CHECK_INT(tx_analyze(s = scale_score(0, 0), &o, &a, &err), TX_EINVAL);
+    CHECK(a == NULL);
+    tx_score_free(s);
+}
+
+/* Awkward shapes: a pedal note under thousands of short ones in one voice, thousands
+ * of notes all held to the end, a zero-length note at a huge tick. */
+static void test_awkward(void)
+{
+    tx_score *s = new_score(2);
+    tx_score_add_note(s, 0, 400000, 36, 80, 1, 0);
+    for (int i = 0; i < 6000; i++) {
+        tx_score_add_note(s, i * 20, 10, 60 + i % 12, 80, 0, 0);
+        tx_score_add_note(s, i * 20, 400000 - i * 20, 40 + i % 40, 80, 1, 0);
+    }
+    tx_score_add_note(s, (tx_tick)1 << 40, 0, 70, 80, 0, 0);
+    tx_score_sort(s);
+    tx_analysis *a;
+    CHECK_INT(tx_analyze(s, NULL, &a, NULL), TX_OK);
+    if (a) {
+        CHECK(a->n_chords > 0);
+        CHECK_INT(a->stats.n_notes, 12002);
+        CHECK(a->stats.empty_beat_rate > 0.99);   /* almost all of 2^40 ticks is silence */
+    }
+    tx_analysis_free(a);
+    tx_score_free(s);
+}
+
+/* ---- out of memory: every allocation in tx_analyze fails in turn ---- */
+
+static long fail_at, n_allocs;
+
+static void *failing_realloc(void *ud, void *p, size_t size)
+{
+    if (n_allocs++ == fail_at)
+        return NULL;
+    return realloc(p, size);
+}
+
+static void plain_free(void *ud, void *p)
+{
+    free(p);
+}
+
+static void test_oom(void)
+{
+    tx_score *s = new_score(2);
+    static const int a[][2] = {{72, 65}, {74, 67}, {76, 60}, {77, 62}};
+    for (int i = 0; i < 4; i++)
+        for (int v = 0; v < 2; v++)
+            tx_score_add_note(s, i * 4, 4, a[i][v], 80, v, 0);
+    tx_score_sort(s);
+    tx_allocator al = {failing_realloc, plain_free, NULL};
+    int done = 0, failures = 0;
+    for (fail_at = 0; fail_at < 200 && !done; fail_at++) {
+        n_allocs = 0;
+        tx_set_allocator(&al);
+        tx_analysis *r = NULL;
+        tx_error err;
+        int rc = tx_analyze(s, NULL, &r, &err);
+        tx_set_allocator(NULL);
+        if (rc == TX_OK) {
+            done = 1;
+            CHECK(r != NULL);
+        } else {
+            CHECK_INT(rc, TX_ENOMEM);
+            CHECK(r == NULL);
+            failures++;
+        }
+        tx_analysis_free(r);
+    }
+    CHECK(done);
+    CHECK(failures > 3);
+    tx_score_free(s);
+}
+
+int main(void)
+{
+    RUN(test_profiles);
+    RUN(test_key_from_histogram);
+    RUN(test_key_scores);
+    RUN(test_mirex);
+    RUN(test_local_keys);
+    RUN(test_chord_identify);
+    RUN(test_roman);
+    RUN(test_chordify);
+    RUN(test_cadences);
+    RUN(test_voice_leading);
+    RUN(test_stats);
+    RUN(test_json);
+    RUN(test_awkward);
+    RUN(test_oom);
+    return tx_test_finish();
+}
