@@ -1,26 +1,11 @@
 #!/bin/sh
-# test-analyze-cli.sh BIN DATA: `tactus analyze` through the stand-in executable (the command table
-# does not list analyze yet): exit codes, --tune, --profile, JSON per tune, the --help synopsis
-# against man/tactus-analyze.1, and the man page's examples run from the source root.
+# test-analyze-cli.sh BIN DATA: `tactus analyze`: exit codes, --tune, --profile, JSON per tune, the
+# --help synopsis against man/tactus-analyze.1, and the man page's examples run from the source root.
 set -u
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 data=$2
 src=${TACTUS_SOURCE_ROOT:?}
-fails=0
-passes=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { passes=$((passes + 1)); }
-bad() { fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$* exited $got, expected $want"; cat "$tmp/err" >&2; fi
-}
-contains() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks: $2"; sed 's/^/    /' "$1" >&2; fi
-}
+. "$src/tests/cli/lib.sh"
 lines() {
     n=$(wc -l <"$1")
     if [ "$n" -eq "$2" ]; then ok; else bad "$1 has $n lines, expected $2"; fi
@@ -81,5 +66,4 @@ if command -v mandoc >/dev/null 2>&1; then
     done <"$tmp/examples"
 fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -9,24 +9,9 @@ set -u
 bin=${1:?usage: test-train-cli.sh TACTUS_BINARY}
 src=${TACTUS_SOURCE_ROOT:?}
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
-fails=0
-passes=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$src/tests/cli/lib.sh"
 cd "$tmp" || exit 1
 
-ok() { passes=$((passes + 1)); }
-bad() { fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-# expect STATUS CMD...: runs CMD, checks its exit status; output in $tmp/out, $tmp/err
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$* exited $got, expected $want"; cat "$tmp/err" >&2; fi
-}
-contains() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks: $2"; sed 's/^/    /' "$1" >&2; fi
-}
 # losses FILE: the step lines without the timing ("step 3/20: loss 5.1, lr ..., grad norm ...")
 losses() { grep '^step [0-9]*/' "$1" | sed 's/, [0-9]* tokens\/s$//'; }
 
@@ -194,5 +179,4 @@ contains out "usage: tactus train "
 expect 0 "$bin" eval --help
 expect 0 "$bin" generate --help
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

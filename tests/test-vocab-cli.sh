@@ -10,30 +10,9 @@ set -u
 bin=${1:?usage: test-vocab-cli.sh TACTUS_BINARY}
 src=${TACTUS_SOURCE_ROOT:?}
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
-fails=0
-passes=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$src/tests/cli/lib.sh"
 cd "$tmp" || exit 1
 
-ok() { passes=$((passes + 1)); }
-bad() { fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-# expect STATUS CMD...: runs CMD, checks its exit status; output in $tmp/out, $tmp/err
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$* exited $got, expected $want"; cat "$tmp/err" >&2; fi
-}
-contains() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks: $2"; sed 's/^/    /' "$1" >&2; fi
-}
-lacks() {
-    if grep -qF -- "$2" "$1"; then bad "$1 holds: $2"; else ok; fi
-}
-same() {
-    if cmp -s "$1" "$2"; then ok; else bad "$1 and $2 differ"; diff "$1" "$2" | head -20 >&2; fi
-}
 words() { wc -w <"$1" | tr -d ' '; }
 
 tunes=$src/tests/data/bpe/tunes.abc
@@ -253,5 +232,4 @@ else
     echo "mandoc not installed: man page checks skipped" >&2
 fi
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

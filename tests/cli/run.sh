@@ -7,25 +7,7 @@ bin=${TACTUS_BIN:?}
 src=${TACTUS_SOURCE_ROOT:?}
 update=0
 [ "${1:-}" = "--update" ] && update=1
-fails=0
-passes=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { passes=$((passes + 1)); }
-bad() { fails=$((fails + 1)); echo "FAIL: $*" >&2; }
-
-# expect STATUS CMD...: runs CMD, checks its exit status; output in $tmp/out, $tmp/err
-expect() {
-    want=$1; shift
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then ok; else bad "$* exited $got, expected $want"; cat "$tmp/err" >&2; fi
-}
-# contains FILE TEXT
-contains() {
-    if grep -qF -- "$2" "$1"; then ok; else bad "$1 lacks: $2"; sed 's/^/    /' "$1" >&2; fi
-}
+. "$src/tests/cli/lib.sh"
 
 # ---- exit codes and messages ----
 expect 0 "$bin" --version
@@ -115,5 +97,4 @@ for f in "$src"/tests/data/info/*.mid "$src"/tests/data/info/*.abc; do
     if cmp -s "$tmp/got" "$exp"; then ok; else bad "info --json $(basename "$f") differs from its golden file"; diff "$exp" "$tmp/got" >&2; fi
 done
 
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish
