@@ -31,17 +31,6 @@ typedef struct analyze_ctx {
     tx_buf out;
 } analyze_ctx;
 
-static void json_head(tx_buf *b, const char *path, const tx_score_item *it)
-{
-    tx_buf_puts(b, "{\"file\": ");
-    tx_buf_json_string(b, path);
-    if (it->format == TX_FORMAT_ABC) {
-        tx_buf_printf(b, ", \"tune\": %ld, \"index\": %ld, \"title\": ", it->number, it->index);
-        tx_buf_json_string(b, it->title);
-    }
-    tx_buf_printf(b, ", \"format\": \"%s\"", tx_format_name(it->format));
-}
-
 static const char *voice_name(const tx_score *s, int v, char *buf)
 {
     if (v >= 0 && (size_t)v < s->n_tracks && s->tracks[v].name && *s->tracks[v].name)
@@ -222,7 +211,8 @@ static void print_explain(analyze_ctx *c, const tx_score_item *it, const tx_anal
 static int analyze_item(void *ud, tx_score_item *it)
 {
     analyze_ctx *c = ud;
-    if (c->tune >= 0 && (it->number != c->tune || c->matched))
+    /* --tune N: the first tune numbered N; a file that could not be read is reported whatever N is */
+    if (c->tune >= 0 && it->bytes && (it->number != c->tune || c->matched))
         return 0;
     c->matched++;
     tx_analysis *a = NULL;
@@ -235,7 +225,7 @@ static int analyze_item(void *ud, tx_score_item *it)
     tx_buf *b = &c->out;
     tx_buf_reset(b);
     if (c->json) {
-        json_head(b, c->path, it);
+        cli_json_head(b, c->path, it);
         if (rc) {
             tx_buf_puts(b, ", \"error\": ");
             tx_buf_json_string(b, msg);
@@ -308,23 +298,7 @@ int cmd_analyze(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         ctx.path = argv[i];
         ctx.matched = 0;
-        uint8_t *data;
-        size_t len;
-        tx_error err;
-        if (tx_read_file(ctx.path, TX_MIDI_MAX_FILE, &data, &len, &err)) {
-            tx_error e = err;
-            tx_score_item failed = {tx_format_from_path(ctx.path), 0, -1, "", NULL, 0, err.code, &e, NULL};
-            long keep = ctx.tune;
-            ctx.tune = -1;   /* report the unreadable file whatever --tune says */
-            int stop = analyze_item(&ctx, &failed);
-            ctx.tune = keep;
-            if (stop)
-                break;
-            continue;
-        }
-        int stop = tx_score_read_each(data, len, ctx.path, analyze_item, &ctx);
-        tx_free(data);
-        if (stop) {
+        if (cli_each_score(ctx.path, analyze_item, &ctx)) {
             ctx.status = EXIT_INPUT;
             break;
         }

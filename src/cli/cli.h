@@ -33,6 +33,14 @@ int cli_flush_stdout(void);
  * returns NULL on failure. Caller frees with tx_remi_free(). */
 tx_remi *cli_remi_open(const char *name, const char *config, int compat);
 
+/* Reads path and hands each score it holds to fn (tx_score_read_each: a MIDI file, or every ABC tune);
+ * a file that cannot be read is handed over as one failed item with no bytes. Returns what fn
+ * returned when it stopped the walk, else 0. */
+int cli_each_score(const char *path, tx_score_item_fn fn, void *ud);
+/* Appends {"file": PATH, and for an ABC tune its "tune", "index" and "title", then "format": the keys
+ * every JSON object about one score starts with. */
+void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it);
+
 /* commands */
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);

@@ -52,3 +52,28 @@ int cli_flush_stdout(void)
     }
     return EXIT_OK;
 }
+
+int cli_each_score(const char *path, tx_score_item_fn fn, void *ud)
+{
+    uint8_t *data;
+    size_t len;
+    tx_error err;
+    if (tx_read_file(path, TX_MIDI_MAX_FILE, &data, &len, &err)) {
+        tx_score_item failed = {tx_format_from_path(path), 0, -1, "", NULL, 0, err.code, &err, NULL};
+        return fn(ud, &failed);
+    }
+    int stop = tx_score_read_each(data, len, path, fn, ud);
+    tx_free(data);
+    return stop;
+}
+
+void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it)
+{
+    tx_buf_puts(b, "{\"file\": ");
+    tx_buf_json_string(b, path);
+    if (it->format == TX_FORMAT_ABC) {
+        tx_buf_printf(b, ", \"tune\": %ld, \"index\": %ld, \"title\": ", it->number, it->index);
+        tx_buf_json_string(b, it->title);
+    }
+    tx_buf_printf(b, ", \"format\": \"%s\"", tx_format_name(it->format));
+}

@@ -41,23 +41,11 @@ static int summarize(const tx_score *s, summary *sm)
     return TX_OK;
 }
 
-/* {"file": PATH, and for an ABC tune its number, place and title: the keys every object starts with */
-static void json_head(tx_buf *b, const char *path, const tx_score_item *it)
-{
-    tx_buf_puts(b, "{\"file\": ");
-    tx_buf_json_string(b, path);
-    if (it->format == TX_FORMAT_ABC) {
-        tx_buf_printf(b, ", \"tune\": %ld, \"index\": %ld, \"title\": ", it->number, it->index);
-        tx_buf_json_string(b, it->title);
-    }
-    tx_buf_printf(b, ", \"format\": \"%s\"", tx_format_name(it->format));
-}
-
 static void print_json(tx_buf *b, const char *path, const tx_score_item *it, const summary *sm)
 {
     char name[24];
     const tx_score *s = it->score;
-    json_head(b, path, it);
+    cli_json_head(b, path, it);
     tx_buf_printf(b, ", \"ticks_per_quarter\": %d", s->tpq);
     const char *title = tx_score_meta(s, "title");
     if (title && it->format != TX_FORMAT_ABC) {
@@ -172,7 +160,7 @@ static int info_item(void *ud, tx_score_item *it)
     tx_buf *b = &c->out;
     tx_buf_reset(b);
     if (c->json && rc) {
-        json_head(b, c->path, it);
+        cli_json_head(b, c->path, it);
         tx_buf_puts(b, ", \"error\": ");
         tx_buf_json_string(b, msg);
         tx_buf_puts(b, "}\n");
@@ -215,19 +203,7 @@ int cmd_info(int argc, char **argv)
     info_ctx ctx = {NULL, json, EXIT_OK, TX_BUF_INIT};
     for (int i = optind; i < argc; i++) {
         ctx.path = argv[i];
-        uint8_t *data;
-        size_t len;
-        tx_error err;
-        if (tx_read_file(ctx.path, TX_MIDI_MAX_FILE, &data, &len, &err)) {
-            tx_error e = err;
-            tx_score_item failed = {tx_format_from_path(ctx.path), 0, -1, "", NULL, 0, err.code, &e, NULL};
-            if (info_item(&ctx, &failed))
-                break;
-            continue;
-        }
-        int stop = tx_score_read_each(data, len, ctx.path, info_item, &ctx);
-        tx_free(data);
-        if (stop) {
+        if (cli_each_score(ctx.path, info_item, &ctx)) {
             ctx.status = EXIT_INPUT;
             break;
         }
