@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "tactus.h"
+#include "tokenizers/bpe.h"
 #include "tokenizers/remi.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
@@ -32,6 +33,9 @@ int cli_flush_stdout(void);
 /* The REMI tokenizer named (remi, remi+) or configured by a MidiTok JSON file; prints the error and
  * returns NULL on failure. Caller frees with tx_remi_free(). */
 tx_remi *cli_remi_open(const char *name, const char *config, int compat);
+/* A BPE model (--bpe FILE) made for a base vocabulary of `base` tokens (the `tokname` tokenizer's);
+ * prints the error and returns NULL otherwise. Caller frees with tx_bpe_free(). */
+tx_bpe *cli_bpe_open(const char *path, int base, const char *tokname);
 
 /* Reads path and hands each score it holds to fn (tx_score_read_each: a MIDI file, or every ABC tune);
  * a file that cannot be read is handed over as one failed item with no bytes. Returns what fn

@@ -325,25 +325,6 @@ static int decode_remi(const tx_remi *r, const seqlist *L, const int *progs, con
     return rc;
 }
 
-/* Loads a BPE model and checks its base size; prints the error and returns NULL otherwise. */
-static tx_bpe *open_bpe(const char *path, int base, const char *tokname)
-{
-    tx_bpe *b = NULL;
-    tx_error err;
-    tx_error_clear(&err);
-    if (tx_bpe_load_file(path, &b, &err)) {
-        cli_error("%s", err.msg);
-        return NULL;
-    }
-    if (tx_bpe_base_size(b) != base) {
-        cli_error("%s: a BPE model for a base vocabulary of %d tokens, but the %s tokenizer has %d", path,
-                  tx_bpe_base_size(b), tokname, base);
-        tx_bpe_free(b);
-        return NULL;
-    }
-    return b;
-}
-
 int cmd_detokenize(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -393,7 +374,7 @@ int cmd_detokenize(int argc, char **argv)
             return EXIT_INPUT;
         }
         if (bpe_path) {
-            if (!(bpe = open_bpe(bpe_path, TX_ABCTOK_BASE_SIZE, name))) {
+            if (!(bpe = cli_bpe_open(bpe_path, TX_ABCTOK_BASE_SIZE, name))) {
                 tx_abctok_free(t);
                 return EXIT_INPUT;
             }
@@ -408,7 +389,7 @@ int cmd_detokenize(int argc, char **argv)
     } else {
         if (!(r = cli_remi_open(name, config, 0)))
             return EXIT_USAGE;
-        if (bpe_path && !(bpe = open_bpe(bpe_path, tx_remi_vocab_size(r), config ? config : name))) {
+        if (bpe_path && !(bpe = cli_bpe_open(bpe_path, tx_remi_vocab_size(r), config ? config : name))) {
             tx_remi_free(r);
             return EXIT_INPUT;
         }

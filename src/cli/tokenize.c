@@ -142,9 +142,7 @@ static void vocab_text_free(vocab_text *v)
     tx_arena_free(&v->arena);
 }
 
-/* Loads a BPE model and checks that it was made for a base vocabulary of `base` tokens; prints the
- * error and returns NULL otherwise. */
-static tx_bpe *open_bpe(const char *path, int base, const char *tokname)
+tx_bpe *cli_bpe_open(const char *path, int base, const char *tokname)
 {
     tx_bpe *b = NULL;
     tx_error err;
@@ -325,7 +323,7 @@ int cmd_tokenize(int argc, char **argv)
             return EXIT_USAGE;
         }
         if (bpe_path) {
-            if (!(bpe = open_bpe(bpe_path, TX_ABCTOK_BASE_SIZE, name))) {
+            if (!(bpe = cli_bpe_open(bpe_path, TX_ABCTOK_BASE_SIZE, name))) {
                 tx_abctok_free(t);
                 return EXIT_INPUT;
             }
@@ -340,7 +338,7 @@ int cmd_tokenize(int argc, char **argv)
     } else {
         if (!(r = cli_remi_open(name, config, compat)))
             return EXIT_USAGE;
-        if (bpe_path && !(bpe = open_bpe(bpe_path, tx_remi_vocab_size(r), config ? config : name))) {
+        if (bpe_path && !(bpe = cli_bpe_open(bpe_path, tx_remi_vocab_size(r), config ? config : name))) {
             tx_remi_free(r);
             return EXIT_INPUT;
         }
