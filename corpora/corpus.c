@@ -1,6 +1,7 @@
 /* corpus.c: the SQLite corpus index: schema, the incremental parallel indexer (worker threads parse
  * and tokenize, the calling thread is the only writer and writes in path order), duplicates and
- * splits, search, read-only queries, statistics, and streaming shard export.
+ * splits, the analysis of every row (tx_analyze on worker threads, written the same way), search,
+ * read-only queries, statistics, and streaming shard export.
  * Not a general database layer: every statement it runs is here. */
 #include "corpus.h"
 
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyze.h"
 #include "hash.h"
 #include "midi.h"
 #include "paths.h"
@@ -83,6 +85,18 @@ static const char schema_sql[] =
     "  count INTEGER NOT NULL,\n"
     "  ids BLOB NOT NULL,\n"
     "  PRIMARY KEY (file_id, tokenizer, seq));\n"
+    "CREATE TABLE IF NOT EXISTS analysis(\n"
+    "  file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,\n"
+    "  hash TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK (status IN ('ok', 'error')),\n"
+    "  error TEXT,\n"
+    "  key TEXT,\n"
+    "  tonic TEXT,\n"
+    "  mode TEXT,\n"
+    "  profile TEXT,\n"
+    "  correlation REAL,\n"
+    "  json TEXT,\n"
+    "  analyzer TEXT NOT NULL);\n"
     "CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(title, composer, path, content='files',\n"
     "  content_rowid='id');\n"
     /* No triggers keep files_fts in step: each statement that touches an FTS5 table inside a
@@ -107,6 +121,24 @@ static int exec(tx_corpus *c, const char *sql, tx_error *err)
         return TX_EDB;
     }
     return TX_OK;
+}
+
+/* files.key holds the analysis estimate once `corpus analyze` ran, and files.key_signature the first
+ * key signature. Indexes made before that have no key_signature column: it is added here, filled from
+ * key (which meant the signature then), inside the opening transaction. */
+static int add_key_signature(tx_corpus *c, tx_error *err)
+{
+    sqlite3_stmt *st;
+    int have = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM pragma_table_info('files') WHERE name = 'key_signature'",
+                           -1, &st, NULL))
+        return db_error(c, err, "preparing");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (have)
+        return TX_OK;
+    return exec(c, "ALTER TABLE files ADD COLUMN key_signature TEXT; UPDATE files SET key_signature = key;", err);
 }
 
 int tx_corpus_open(const char *path, int create, int readonly, tx_corpus **out, tx_error *err)
@@ -136,6 +168,8 @@ int tx_corpus_open(const char *path, int create, int readonly, tx_corpus **out, 
             if (!rc)
                 rc = exec(c, "INSERT OR IGNORE INTO meta VALUES ('schema_version', '1'), "
                              "('format', 'tactus corpus index')", err);
+            if (!rc)
+                rc = add_key_signature(c, err);
             rc = rc ? (exec(c, "ROLLBACK", NULL), rc) : exec(c, "COMMIT", err);
         }
     }
@@ -510,13 +544,16 @@ typedef struct writer {
 static const char upsert_sql[] =
     "INSERT INTO files(x, path, tune, format, size, mtime_ns, file_hash, hash, music_hash, status, error, title,"
     " composer, key, meter, tempo, ticks_per_quarter, duration_seconds, duration_bars, notes, tracks,"
-    " programs, pitch_min, pitch_max, split, tokenized, indexer)"
+    " programs, pitch_min, pitch_max, split, tokenized, indexer, key_signature)"
     " VALUES (?27, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,"
-    " ?21, ?22, ?23, ?24, ?25, ?26)"
+    " ?21, ?22, ?23, ?24, ?25, ?26, ?13)"
     " ON CONFLICT(path, tune) DO UPDATE SET x = excluded.x, format = excluded.format, size = excluded.size,"
     " mtime_ns = excluded.mtime_ns, file_hash = excluded.file_hash, hash = excluded.hash,"
     " music_hash = excluded.music_hash, status = excluded.status, error = excluded.error,"
-    " title = excluded.title, composer = excluded.composer, key = excluded.key, meter = excluded.meter,"
+    " title = excluded.title, composer = excluded.composer, key_signature = excluded.key_signature,"
+    /* key: the analysis estimate while the analysis matches the row's content (see tx_corpus_analyze) */
+    " key = coalesce((SELECT a.key FROM analysis a WHERE a.file_id = files.id AND a.hash = excluded.hash"
+    "   AND a.status = 'ok'), excluded.key), meter = excluded.meter,"
     " tempo = excluded.tempo, ticks_per_quarter = excluded.ticks_per_quarter,"
     " duration_seconds = excluded.duration_seconds, duration_bars = excluded.duration_bars,"
     " notes = excluded.notes, tracks = excluded.tracks, programs = excluded.programs,"
@@ -960,6 +997,347 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
         tx_remi_free(toks[t].remi);
     tx_free(toks);
     tx_buf_free(&tl);
+    pthread_mutex_destroy(&j.mu);
+    pthread_cond_destroy(&j.cv);
+    run->seconds = tx_now() - t0;
+    return rc;
+}
+
+/* ---- analysis ---- */
+
+/* Bump ANALYZER_VERSION when what tx_analyze gives for the same score changes: a re-run then analyzes
+ * every row again. */
+#define ANALYZER_VERSION "1"
+
+/* One row to analyze, and its result. */
+typedef struct arow {
+    int64_t id;
+    long tune;
+    char hash[TX_SHA256_HEX_SIZE];   /* files.hash: what the analysis must be made from */
+    int state;             /* 0: not found in the file or its bytes changed (stale); 1: ok; 2: error */
+    char *error;
+    char key[48], tonic[8], mode[16], profile[32];
+    int found;
+    double correlation;
+    tx_buf json;
+    size_t notes;
+} arow;
+
+/* One file: every row of it that needs analysis. */
+typedef struct afile {
+    char *path;
+    arow *rows;
+    size_t n_rows;
+    int done;
+} afile;
+
+typedef struct ajob {
+    afile *files;
+    size_t n;
+    size_t next;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} ajob;
+
+static void arow_clear(arow *r)
+{
+    tx_free(r->error);
+    r->error = NULL;
+    tx_buf_free(&r->json);
+}
+
+static void afile_clear(afile *f)
+{
+    for (size_t i = 0; i < f->n_rows; i++)
+        arow_clear(&f->rows[i]);
+    tx_free(f->rows);
+    tx_free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+static void arow_fail(arow *r, const char *msg)
+{
+    tx_buf_free(&r->json);
+    r->state = 2;
+    r->error = tx_strdup(msg && *msg ? msg : "unknown error");
+}
+
+static void analyze_row(arow *r, const tx_score *s, const char *path)
+{
+    tx_analysis *a = NULL;
+    tx_error e;
+    tx_error_clear(&e);
+    int rc = tx_analyze(s, NULL, &a, &e);
+    if (rc) {
+        arow_fail(r, e.msg[0] ? e.msg : tx_strerror(rc));
+        return;
+    }
+    r->state = 1;
+    r->found = a->key.found;
+    r->notes = a->stats.n_notes;
+    if (a->key.found) {
+        const tx_key_candidate *k = &a->key.best;
+        snprintf(r->tonic, sizeof r->tonic, "%s", tx_key_tonic_name(k->tonic, k->mode));
+        snprintf(r->mode, sizeof r->mode, "%s", tx_mode_name(k->mode));
+        snprintf(r->key, sizeof r->key, "%s %s", r->tonic, r->mode);
+        snprintf(r->profile, sizeof r->profile, "%s", tx_key_profile_name(a->key.profile));
+        r->correlation = k->correlation;
+    }
+    tx_buf_putc(&r->json, '{');
+    rc = tx_analysis_json(a, s, &r->json);
+    tx_buf_putc(&r->json, '}');
+    if (rc || r->json.oom) {
+        char msg[TX_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s: out of memory", path);
+        arow_fail(r, msg);
+    }
+    tx_analysis_free(a);
+}
+
+struct aeach_ctx {
+    afile *f;
+};
+
+/* Matches each score of the file to the row at its place, and analyzes it when the bytes are still
+ * the ones indexed. */
+static int aeach(void *ud, tx_score_item *si)
+{
+    afile *f = ((struct aeach_ctx *)ud)->f;
+    for (size_t i = 0; i < f->n_rows; i++) {
+        arow *r = &f->rows[i];
+        if (r->tune != si->index || r->state)
+            continue;
+        uint8_t digest[TX_SHA256_SIZE];
+        char hex[TX_SHA256_HEX_SIZE];
+        tx_sha256(si->bytes, si->n_bytes, digest);
+        tx_sha256_hex(digest, hex);
+        if (strcmp(hex, r->hash) != 0)
+            break;   /* changed since indexed: left stale */
+        if (si->status != TX_OK || !si->score)
+            arow_fail(r, si->error && si->error->msg[0] ? si->error->msg : tx_strerror(si->status));
+        else
+            analyze_row(r, si->score, f->path);
+        break;
+    }
+    return TX_OK;
+}
+
+static void analyze_file(afile *f)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    tx_error e;
+    tx_error_clear(&e);
+    /* an unreadable file leaves its rows stale: the index run marks it */
+    if (tx_read_file(f->path, TX_MIDI_MAX_FILE, &data, &len, &e))
+        return;
+    struct aeach_ctx ctx = {f};
+    if (tx_score_read_each(data, len, f->path, aeach, &ctx) == TX_ENOMEM) {
+        char msg[TX_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s: out of memory", f->path);
+        for (size_t i = 0; i < f->n_rows; i++)
+            if (!f->rows[i].state)
+                arow_fail(&f->rows[i], msg);
+    }
+    tx_free(data);
+}
+
+static void *aworker(void *arg)
+{
+    ajob *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        size_t i = j->next < j->n ? j->next++ : j->n;
+        pthread_mutex_unlock(&j->mu);
+        if (i >= j->n)
+            break;
+        analyze_file(&j->files[i]);
+        pthread_mutex_lock(&j->mu);
+        j->files[i].done = 1;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+    }
+    return NULL;
+}
+
+/* Collects the rows to analyze, grouped by file in path order. */
+static int analyze_todo(tx_corpus *c, int force, afile **out, size_t *n_out, tx_corpus_analyze_run *run,
+                        tx_error *err)
+{
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n_out = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT f.id, f.path, f.tune, f.hash, a.file_id IS NOT NULL AND a.hash = f.hash"
+                           " AND a.analyzer = ?1 FROM files f LEFT JOIN analysis a ON a.file_id = f.id"
+                           " WHERE f.status = 'ok' ORDER BY f.path, f.tune", -1, &st, NULL))
+        return db_error(c, err, "preparing");
+    sqlite3_bind_text(st, 1, ANALYZER_VERSION, -1, SQLITE_STATIC);
+    afile *files = NULL;
+    size_t n = 0, cap = 0, rcap = 0;
+    int rc = TX_OK, s;
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        run->rows++;
+        if (sqlite3_column_int(st, 4) && !force) {
+            run->up_to_date++;
+            continue;
+        }
+        const char *path = (const char *)sqlite3_column_text(st, 1);
+        const char *hash = (const char *)sqlite3_column_text(st, 3);
+        if (!path || !hash)
+            continue;
+        if (!n || strcmp(files[n - 1].path, path) != 0) {
+            if (tx_grow((void **)&files, &cap, n + 1, sizeof *files)) {
+                rc = tx_error_set(err, TX_ENOMEM, "out of memory");
+                break;
+            }
+            memset(&files[n], 0, sizeof files[n]);
+            if (!(files[n].path = tx_strdup(path))) {
+                rc = tx_error_set(err, TX_ENOMEM, "out of memory");
+                break;
+            }
+            n++;
+            rcap = 0;
+        }
+        afile *f = &files[n - 1];
+        if (tx_grow((void **)&f->rows, &rcap, f->n_rows + 1, sizeof *f->rows)) {
+            rc = tx_error_set(err, TX_ENOMEM, "out of memory");
+            break;
+        }
+        arow *r = &f->rows[f->n_rows++];
+        memset(r, 0, sizeof *r);
+        r->json = (tx_buf)TX_BUF_INIT;
+        r->id = sqlite3_column_int64(st, 0);
+        r->tune = (long)sqlite3_column_int64(st, 2);
+        snprintf(r->hash, sizeof r->hash, "%s", hash);
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = db_error(c, err, "reading the rows to analyze");
+    sqlite3_finalize(st);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            afile_clear(&files[i]);
+        tx_free(files);
+        return rc;
+    }
+    *out = files;
+    *n_out = n;
+    return TX_OK;
+}
+
+static int write_analysis(tx_corpus *c, sqlite3_stmt *ins, sqlite3_stmt *setkey, const arow *r, tx_error *err)
+{
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins);
+    sqlite3_bind_int64(ins, 1, r->id);
+    sqlite3_bind_text(ins, 2, r->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 3, r->state == 1 ? "ok" : "error", -1, SQLITE_STATIC);
+    if (r->state == 2)
+        sqlite3_bind_text(ins, 4, r->error ? r->error : "out of memory", -1, SQLITE_STATIC);
+    if (r->state == 1 && r->found) {
+        sqlite3_bind_text(ins, 5, r->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 6, r->tonic, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 7, r->mode, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 8, r->profile, -1, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 9, r->correlation);
+    }
+    if (r->state == 1 && r->json.data)
+        sqlite3_bind_text(ins, 10, r->json.data, (int)r->json.len, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 11, ANALYZER_VERSION, -1, SQLITE_STATIC);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+        return db_error(c, err, "writing an analysis row");
+    /* the estimate, or the signature's key when there is none */
+    sqlite3_reset(setkey);
+    sqlite3_clear_bindings(setkey);
+    sqlite3_bind_int64(setkey, 1, r->id);
+    if (r->state == 1 && r->found)
+        sqlite3_bind_text(setkey, 2, r->key, -1, SQLITE_STATIC);
+    if (sqlite3_step(setkey) != SQLITE_DONE)
+        return db_error(c, err, "writing a key");
+    return TX_OK;
+}
+
+int tx_corpus_analyze(tx_corpus *c, const tx_corpus_analyze_opts *o, tx_corpus_analyze_run *run, tx_error *err)
+{
+    double t0 = tx_now();
+    memset(run, 0, sizeof *run);
+    if (c->readonly)
+        return tx_error_set(err, TX_EINVAL, "%s: opened read-only", c->path);
+    afile *files = NULL;
+    size_t n_files = 0;
+    int rc = analyze_todo(c, o->force, &files, &n_files, run, err);
+    sqlite3_stmt *ins = NULL, *setkey = NULL;
+    ajob j = {files, n_files, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1)
+        jobs = 1;
+    if (jobs > 64)
+        jobs = 64;
+    pthread_t threads[64];
+    int started = 0;
+    if (!rc && n_files) {
+        if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO analysis(file_id, hash, status, error, key, tonic,"
+                               " mode, profile, correlation, json, analyzer)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1, &ins, NULL) ||
+            sqlite3_prepare_v2(c->db, "UPDATE files SET key = coalesce(?2, key_signature) WHERE id = ?1", -1,
+                               &setkey, NULL))
+            rc = db_error(c, err, "preparing");
+        if (!rc)
+            rc = exec(c, "BEGIN IMMEDIATE", err);
+        for (int t = 0; t < jobs && !rc && (size_t)t < n_files; t++)
+            if (pthread_create(&threads[started], NULL, aworker, &j) == 0)
+                started++;
+        if (!rc && !started) {
+            exec(c, "ROLLBACK", NULL);
+            rc = tx_error_set(err, TX_ENOMEM, "cannot start a worker thread");
+        }
+    }
+    size_t batch = batch_size(), in_batch = 0;
+    for (size_t i = 0; i < n_files && !rc; i++) {
+        afile *f = &files[i];
+        pthread_mutex_lock(&j.mu);
+        while (!f->done)
+            pthread_cond_wait(&j.cv, &j.mu);
+        pthread_mutex_unlock(&j.mu);
+        run->files++;
+        for (size_t k = 0; k < f->n_rows && !rc; k++) {
+            arow *r = &f->rows[k];
+            if (!r->state) {
+                run->stale++;
+                continue;
+            }
+            rc = write_analysis(c, ins, setkey, r, err);
+            run->analyzed++;
+            run->failed += r->state == 2;
+            run->notes += r->notes;
+        }
+        afile_clear(f);
+        if (!rc && ++in_batch >= batch) {
+            rc = exec(c, "COMMIT", err);
+            if (!rc)
+                rc = exec(c, "BEGIN IMMEDIATE", err);
+            in_batch = 0;
+        }
+        if (o->progress)
+            o->progress(o->progress_ud, i + 1, n_files);
+    }
+    if (rc) {
+        pthread_mutex_lock(&j.mu);
+        j.next = j.n;
+        pthread_mutex_unlock(&j.mu);
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    if (n_files && started) {
+        if (rc)
+            exec(c, "ROLLBACK", NULL);
+        else
+            rc = exec(c, "COMMIT", err);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(setkey);
+    for (size_t i = 0; i < n_files; i++)
+        afile_clear(&files[i]);
+    tx_free(files);
     pthread_mutex_destroy(&j.mu);
     pthread_cond_destroy(&j.cv);
     run->seconds = tx_now() - t0;

@@ -1,6 +1,7 @@
 /* corpus.h: the corpus index: one SQLite database per corpus, a row per source file (or ABC tune) with
  * its content hash, status and error, musical metadata, split and tokens; incremental re-indexing,
- * full-text search, read-only SQL queries, statistics, and export of training shards.
+ * incremental analysis (key, chords, statistics per row), full-text search, read-only SQL queries,
+ * statistics, and export of training shards.
  *
  * The schema is documented in man/tactus-corpus.5 and created by tx_corpus_open(). Writes happen in
  * transactions (WAL mode), so a run killed at any point leaves a consistent database, and a re-run
@@ -52,6 +53,32 @@ typedef struct tx_corpus_run {
 /* Walks the roots and brings the index up to date. A file that cannot be read or parsed becomes a
  * row with status "error" and its message: it never stops the run. */
 TX_API int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *run, tx_error *err);
+
+typedef struct tx_corpus_analyze_opts {
+    int jobs;                      /* worker threads; 0: one per core */
+    int force;                     /* analyze every ok row again, up to date or not */
+    tx_progress_fn progress;       /* may be NULL; counts files */
+    void *progress_ud;
+} tx_corpus_analyze_opts;
+
+typedef struct tx_corpus_analyze_run {
+    size_t rows;                   /* ok rows in the index */
+    size_t up_to_date;             /* skipped: analysis made from the row's content hash */
+    size_t analyzed;               /* analysis rows written */
+    size_t failed;                 /* of those, how many are errors (the score would not read again) */
+    size_t stale;                  /* skipped: the file changed since it was indexed (re-run index) */
+    size_t files, notes;           /* files read; notes analyzed (drums and grace notes left out) */
+    double seconds;
+} tx_corpus_analyze_run;
+
+/* Analyzes (tx_analyze, default options) every ok row whose analysis is missing or was made from other
+ * content than the row's hash: re-reads the file (the tune at the row's place for ABC) on worker
+ * threads, and writes the analysis table and the files.key column (the estimated key; the signature's
+ * key stays in files.key_signature) in batched transactions, in path order. Like tx_corpus_index, a
+ * run killed at any point leaves a consistent database and a re-run finishes the work. A row that
+ * cannot be analyzed gets an analysis row with status "error" and its message. */
+TX_API int tx_corpus_analyze(tx_corpus *c, const tx_corpus_analyze_opts *o, tx_corpus_analyze_run *run,
+                             tx_error *err);
 
 /* The tokenizer names the index knows ("remi", "remi+"), NULL-terminated. */
 TX_API const char *const *tx_corpus_tokenizer_names(void);

@@ -1,7 +1,9 @@
 /* test-corpus.c: the corpus index: rows and metadata, error rows, exact and musical duplicates,
  * splits, incremental re-runs (unchanged, touched, changed, vanished, a new tokenizer), read-only
  * queries, search, statistics, shard export, and interruption by SIGKILL at many points: a re-run
- * must end with the same database as an uninterrupted run, and integrity_check must say ok. */
+ * must end with the same database as an uninterrupted run, and integrity_check must say ok. The same
+ * for `corpus analyze`: an analysis row per ok row, incremental re-runs, old databases upgraded, and
+ * SIGKILL mid-run. */
 #include "harness.h"
 #include "tactus.h"
 #include "corpus.h"
@@ -373,6 +375,214 @@ static void test_kill9(void)
     tx_free(want);
 }
 
+static int run_analyze(const char *db, tx_corpus_analyze_run *run)
+{
+    tx_corpus *c;
+    tx_error err;
+    if (tx_corpus_open(db, 0, 0, &c, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    tx_corpus_analyze_opts o = {2, 0, NULL, NULL};
+    int rc = tx_corpus_analyze(c, &o, run, &err);
+    if (rc)
+        fprintf(stderr, "analyze: %s\n", err.msg);
+    tx_corpus_close(c);
+    return rc;
+}
+
+static void test_analyze(void)
+{
+    char db[4400], dir[4400], p[4400], src[4400];
+    snprintf(db, sizeof db, "%s/b.db", root);
+    snprintf(dir, sizeof dir, "%s/b", root);
+    make_corpus("b");
+    tx_corpus_run run;
+    CHECK_INT(run_index(db, dir, NULL, 0, &run), 0);
+    tx_corpus_analyze_run ar;
+    CHECK_INT(run_analyze(db, &ar), 0);
+    CHECK_INT(ar.rows, 8);           /* the ok rows: 6 MIDI files and 2 ABC tunes */
+    CHECK_INT(ar.analyzed, 8);
+    CHECK_INT(ar.failed, 0);
+    CHECK_INT(ar.stale, 0);
+    CHECK_INT(ar.files, 7);          /* both tunes from one read of tunes.abc */
+    tx_corpus *c;
+    tx_error err;
+    CHECK_INT(tx_corpus_open(db, 0, 1, &c, &err), 0);
+    /* every ok row has an ok analysis made from its content; error rows have none */
+    CHECK_QUERY(c, "SELECT f.status, count(a.file_id), sum(a.hash = f.hash), sum(a.status = 'ok') FROM files f"
+                   " LEFT JOIN analysis a ON a.file_id = f.id GROUP BY 1 ORDER BY 1", "error|0|NULL|NULL\nok|8|8|8\n");
+    /* files.key holds the estimate, the same as the table's and the JSON's; the signature is kept */
+    CHECK_QUERY(c, "SELECT count(*), sum(f.key = a.key), sum(a.key = a.tonic || ' ' || a.mode),"
+                   " sum(json_extract(a.json, '$.key.tonic') = a.tonic), sum(json_extract(a.json, '$.key.mode') = a.mode),"
+                   " sum(a.profile = 'ensemble'), sum(a.correlation > 0.5 AND a.correlation <= 1) FROM files f"
+                   " JOIN analysis a ON a.file_id = f.id", "8|8|8|8|8|8|8\n");
+    CHECK_QUERY(c, "SELECT f.tune, f.key_signature, a.key FROM files f JOIN analysis a ON a.file_id = f.id"
+                   " WHERE f.format = 'abc' ORDER BY f.tune", "1|G major|G major\n2|D major|D major\n");
+    /* most of the MIDI files have no key signature (NULL); the estimate fills key all the same */
+    CHECK_QUERY(c, "SELECT count(*), sum(key IS NOT NULL), sum(key_signature IS NULL) FROM files"
+                   " WHERE format = 'midi' AND status = 'ok'", "6|6|5\n");
+    /* the exact copy and the resampled copy get the same key and correlation as the original (the JSON
+     * differs: it has ticks) */
+    CHECK_QUERY(c, "SELECT count(DISTINCT a.key), count(DISTINCT round(a.correlation, 9)), count(DISTINCT a.json)"
+                   " FROM files f JOIN analysis a ON a.file_id = f.id WHERE f.notes = 1556", "1|1|2\n");
+    tx_corpus_close(c);
+    /* a re-run does nothing */
+    CHECK_INT(run_analyze(db, &ar), 0);
+    CHECK_INT(ar.up_to_date, 8);
+    CHECK_INT(ar.analyzed, 0);
+    CHECK_INT(ar.files, 0);
+    /* a changed file is re-indexed, then re-analyzed, alone */
+    snprintf(p, sizeof p, "%s/sub/4.mid", dir);
+    snprintf(src, sizeof src, "%s/corpora/sample/pop909-005.mid", TX_SOURCE_ROOT);
+    CHECK_INT(copy_file(src, p), 0);
+    /* analyzing before the index knows is a no-op for it: the row's hash still names the old bytes */
+    CHECK_INT(run_analyze(db, &ar), 0);
+    CHECK_INT(ar.analyzed, 0);
+    CHECK_INT(run_index(db, dir, NULL, 0, &run), 0);
+    CHECK_INT(run.indexed, 1);
+    CHECK_INT(tx_corpus_open(db, 0, 1, &c, &err), 0);
+    CHECK_QUERY(c, "SELECT count(*) FROM files f JOIN analysis a ON a.file_id = f.id WHERE a.hash != f.hash"
+                   " AND f.key IS f.key_signature", "1\n");   /* stale: key falls back to the signature */
+    tx_corpus_close(c);
+    CHECK_INT(run_analyze(db, &ar), 0);
+    CHECK_INT(ar.analyzed, 1);
+    CHECK_INT(ar.up_to_date, 7);
+    CHECK_INT(tx_corpus_open(db, 0, 1, &c, &err), 0);
+    CHECK_QUERY(c, "SELECT count(*), sum(a.hash = f.hash), sum(f.key = a.key) FROM files f JOIN analysis a"
+                   " ON a.file_id = f.id WHERE f.status = 'ok'", "8|8|8\n");
+    char *before = query(c, "SELECT id, key, key_signature FROM files ORDER BY id");
+    tx_corpus_close(c);
+    /* re-indexing every file (same bytes) keeps the estimates in files.key */
+    CHECK_INT(tx_corpus_open(db, 0, 0, &c, &err), 0);
+    const char *roots[] = {dir};
+    tx_corpus_index_opts io = {roots, 1, NULL, 0, 2, 1, NULL, NULL};
+    CHECK_INT(tx_corpus_index(c, &io, &run, &err), 0);
+    CHECK_INT(run.indexed, 8);
+    char *after = query(c, "SELECT id, key, key_signature FROM files ORDER BY id");
+    CHECK_STR(after, before);
+    tx_free(after);
+    /* an index from before key_signature existed: the column is added on opening, filled from key */
+    CHECK_INT(tx_corpus_query(c, "DELETE FROM analysis; UPDATE files SET key = key_signature;"
+                              " ALTER TABLE files DROP COLUMN key_signature", NULL, NULL, &err), 0);
+    tx_corpus_close(c);
+    CHECK_INT(tx_corpus_open(db, 0, 0, &c, &err), 0);
+    CHECK_QUERY(c, "SELECT count(*), sum(key IS key_signature) FROM files", "10|10\n");
+    tx_corpus_close(c);
+    CHECK_INT(run_analyze(db, &ar), 0);
+    CHECK_INT(ar.analyzed, 8);
+    CHECK_INT(tx_corpus_open(db, 0, 1, &c, &err), 0);
+    after = query(c, "SELECT id, key, key_signature FROM files ORDER BY id");
+    CHECK_STR(after, before);
+    tx_free(after);
+    tx_free(before);
+    tx_corpus_close(c);
+}
+
+/* Dump of what an analysis run decides, for comparing databases. */
+static char *dump_analysis(const char *db)
+{
+    tx_corpus *c;
+    tx_error err;
+    if (tx_corpus_open(db, 0, 1, &c, &err))
+        return tx_strdup("(cannot open)");
+    tx_buf b = TX_BUF_INIT;
+    static const char *const sqls[] = {
+        "SELECT file_id, hash, status, error, key, tonic, mode, profile, correlation, json, analyzer"
+        " FROM analysis ORDER BY file_id",
+        "SELECT id, key, key_signature FROM files ORDER BY id",
+        "PRAGMA integrity_check",
+    };
+    for (size_t i = 0; i < sizeof sqls / sizeof *sqls; i++) {
+        char *q = query(c, sqls[i]);
+        tx_buf_puts(&b, q);
+        tx_free(q);
+    }
+    tx_corpus_close(c);
+    return b.data;
+}
+
+/* Analysis rows committed so far (-1 when the database cannot be read). */
+static long analysis_rows(const char *db)
+{
+    tx_corpus *c;
+    tx_error err;
+    if (tx_corpus_open(db, 0, 1, &c, &err))
+        return -1;
+    char *n = query(c, "SELECT count(*) FROM analysis");
+    long done = strtol(n, NULL, 10);
+    tx_free(n);
+    tx_corpus_close(c);
+    return done;
+}
+
+static void test_analyze_kill9(void)
+{
+    /* 24 sample pieces; each round indexes them, kills analysis runs part-way, then finishes */
+    char dir[4400], db[4400], ref[4400], p[4400], src[4400];
+    snprintf(dir, sizeof dir, "%s/ka", root);
+    mkdir(dir, 0755);
+    for (int i = 1; i <= 24; i++) {
+        snprintf(src, sizeof src, "%s/corpora/sample/pop909-%03d.mid", TX_SOURCE_ROOT, 1 + (i - 1) % 8);
+        snprintf(p, sizeof p, "%s/%03d.mid", dir, i);
+        CHECK_INT(copy_file(src, p), 0);
+    }
+    tx_corpus_run run;
+    tx_corpus_analyze_run ar;
+    snprintf(ref, sizeof ref, "%s/ka-ref.db", root);
+    CHECK_INT(run_index(ref, dir, NULL, 0, &run), 0);
+    CHECK_INT(run_analyze(ref, &ar), 0);
+    CHECK_INT(ar.analyzed, 24);
+    char *want = dump_analysis(ref);
+    CHECK(strstr(want, "\nok\n") != NULL);
+    int kills = 0, partial = 0;
+    for (int round = 0; round < 6; round++) {
+        snprintf(db, sizeof db, "%s/ka%d.db", root, round);
+        CHECK_INT(run_index(db, dir, NULL, 0, &run), 0);
+        /* first kill once the run has committed some rows (so the round is cut part-way however fast
+         * the machine is), then kill the resumed run after a short delay */
+        setenv("TACTUS_CORPUS_BATCH", "1", 1);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                tx_corpus_analyze_run r;
+                _exit(run_analyze(db, &r) ? 1 : 0);
+            }
+            long target = 1 + 3 * round, done = 0;
+            for (int wait = 0; attempt == 0 && done < target && wait < 20000; wait++) {
+                struct timespec tick = {0, 1000000};
+                nanosleep(&tick, NULL);
+                done = analysis_rows(db);
+            }
+            if (attempt == 1) {
+                struct timespec delay = {0, (long)(2000000 + 4000000 * round)};
+                nanosleep(&delay, NULL);
+            }
+            kill(pid, SIGKILL);
+            int status;
+            waitpid(pid, &status, 0);
+            if (WIFSIGNALED(status))
+                kills++;
+            if (attempt == 0) {
+                done = analysis_rows(db);
+                partial += done > 0 && done < 24;
+            }
+        }
+        unsetenv("TACTUS_CORPUS_BATCH");
+        CHECK_INT(run_analyze(db, &ar), 0);
+        CHECK(ar.analyzed + ar.up_to_date == 24);
+        char *got = dump_analysis(db);
+        if (strcmp(got, want) != 0)
+            fprintf(stderr, "round %d: the analysis differs from an uninterrupted run\n", round);
+        CHECK(strcmp(got, want) == 0);
+        tx_free(got);
+    }
+    printf("# %d analysis runs killed, %d rounds left part of the table\n", kills, partial);
+    CHECK(kills > 0);
+    CHECK(partial >= 3);
+    tx_free(want);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "/tmp/tactus-corpus-XXXXXX");
@@ -382,6 +592,8 @@ int main(void)
     }
     RUN(test_index);
     RUN(test_kill9);
+    RUN(test_analyze);
+    RUN(test_analyze_kill9);
     rm_rf(root);
     return tx_test_finish();
 }

@@ -20,8 +20,8 @@ const tx_command tx_commands[] = {
      "[--min-frequency N] [--strip-text] [--strip-titles] [--keep-x] [--json] INPUT..."},
     {"analyze", cmd_analyze, "key, chords, voice leading and statistics of scores",
      "tactus analyze [--json] [--tune N] [--profile NAME] [--max-list N] [--explain] FILE..."},
-    {"corpus", cmd_corpus, "index a corpus in SQLite; search, query, statistics, training shards",
-     "tactus corpus --db FILE [options] index|search|query|stats|export [ARG...]"},
+    {"corpus", cmd_corpus, "index and analyze a corpus in SQLite; search, query, statistics, shards",
+     "tactus corpus --db FILE [options] index|analyze|search|query|stats|export [ARG...]"},
     {"train", cmd_train, "train a model on corpus shards; checkpoints resume exactly",
      "tactus train --config MODEL.json --data SHARD.json --out CKPT [--valid SHARD.json] [--steps N] "
      "[--batch B] [--context T] [--lr X] [--warmup N] [--seed S] [--accum N] [--eval-every N] "

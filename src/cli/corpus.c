@@ -1,4 +1,4 @@
-/* corpus.c: `tactus corpus index|search|query|stats|export`: the command-line front of the corpus
+/* corpus.c: `tactus corpus index|analyze|search|query|stats|export`: the command-line front of the corpus
  * index (corpora/corpus.h). Argument parsing and printing only. */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,15 +12,16 @@
 static const char options[] =
     "  --db FILE          the index database (required)\n"
     "  --tokenizer NAME   index: also store tokens (remi, remi+; repeatable); export: which tokens\n"
-    "  -j, --jobs N       index: worker threads (default: one per core)\n"
-    "  --force            index: read every file again\n"
+    "  -j, --jobs N       index, analyze: worker threads (default: one per core)\n"
+    "  --force            index: read every file again; analyze: analyze every row again\n"
     "  --split NAME       export: train, valid or test\n"
     "  --out DIR          export: the folder for the shard files\n"
     "  --limit N          search: at most N results (default 20)\n"
-    "  --json             JSON output (index, search, query, stats)\n"
+    "  --json             JSON output (index, analyze, search, query, stats)\n"
     "  -h, --help         show this help\n"
     "\nsubcommands:\n"
     "  index DIR...       add new and changed files under DIR, mark vanished ones\n"
+    "  analyze            key, chords, cadences, statistics of every row not yet analyzed\n"
     "  search TEXT        full-text search over title, composer and path\n"
     "  query SQL          run read-only SQL and print the rows\n"
     "  stats              counts by format, status, split, key, meter; token totals\n"
@@ -109,12 +110,12 @@ int cmd_corpus(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return cli_usage_error("corpus", "expected a subcommand: index, search, query, stats or export");
+        return cli_usage_error("corpus", "expected a subcommand: index, analyze, search, query, stats or export");
     const char *sub = argv[optind++];
     if (!db)
         return cli_usage_error("corpus", "--db FILE is required");
-    int is_index = strcmp(sub, "index") == 0;
-    if (!is_index && strcmp(sub, "search") && strcmp(sub, "query") && strcmp(sub, "stats") && strcmp(sub, "export"))
+    int is_index = strcmp(sub, "index") == 0, is_analyze = strcmp(sub, "analyze") == 0;
+    if (!is_index && !is_analyze && strcmp(sub, "search") && strcmp(sub, "query") && strcmp(sub, "stats") && strcmp(sub, "export"))
         return cli_usage_error("corpus", "'%s' is not a corpus subcommand", sub);
     for (size_t t = 0; t < n_toks; t++) {
         int known = 0;
@@ -129,13 +130,13 @@ int cmd_corpus(int argc, char **argv)
         return cli_usage_error("corpus", "%s takes one argument", sub);
     if (!strcmp(sub, "export") && (n_toks != 1 || !split || !out))
         return cli_usage_error("corpus", "export needs --tokenizer NAME, --split NAME and --out DIR");
-    if (!strcmp(sub, "stats") && optind != argc)
-        return cli_usage_error("corpus", "stats takes no arguments");
+    if ((!strcmp(sub, "stats") || is_analyze) && optind != argc)
+        return cli_usage_error("corpus", "%s takes no arguments", sub);
 
     tx_corpus *cp;
     tx_error err;
-    /* only index writes; query and search open the database read-only */
-    int readonly = strcmp(sub, "index") != 0;
+    /* only index and analyze write; query and search open the database read-only */
+    int readonly = !is_index && !is_analyze;
     if (tx_corpus_open(db, is_index, readonly, &cp, &err)) {
         cli_error("%s", err.msg);
         return EXIT_INPUT;
@@ -164,6 +165,30 @@ int cmd_corpus(int argc, char **argv)
                        "%.2f s, %.0f files/s\n", run.seen, run.unchanged, run.indexed, run.failed, run.vanished,
                        run.notes, run.tokens, run.seconds, run.seen / s);
             /* files that failed are rows, not a failed run; exit 1 tells a script some input failed */
+            if (run.failed)
+                status = EXIT_INPUT;
+        }
+    } else if (is_analyze) {
+        tx_progress bar;
+        tx_progress_start(&bar, stderr, "analyzing", "files", 0);
+        tx_corpus_analyze_opts o = {jobs, force, tx_progress_update, &bar};
+        tx_corpus_analyze_run run;
+        int rc = tx_corpus_analyze(cp, &o, &run, &err);
+        tx_progress_finish(&bar);
+        if (rc) {
+            cli_error("%s", err.msg);
+            status = EXIT_INPUT;
+        } else {
+            double s = run.seconds > 0 ? run.seconds : 1e-9;
+            if (json)
+                printf("{\"rows\": %zu, \"up_to_date\": %zu, \"analyzed\": %zu, \"failed\": %zu, \"stale\": %zu, "
+                       "\"files\": %zu, \"notes\": %zu, \"seconds\": %.3f, \"files_per_second\": %.1f}\n",
+                       run.rows, run.up_to_date, run.analyzed, run.failed, run.stale, run.files, run.notes,
+                       run.seconds, run.files / s);
+            else
+                printf("%zu rows: %zu up to date, %zu analyzed (%zu failed), %zu stale; %zu files, %zu notes; "
+                       "%.2f s, %.1f files/s\n", run.rows, run.up_to_date, run.analyzed, run.failed, run.stale,
+                       run.files, run.notes, run.seconds, run.files / s);
             if (run.failed)
                 status = EXIT_INPUT;
         }
