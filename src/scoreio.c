@@ -1,6 +1,7 @@
 /* scoreio.c: format detection and dispatch to the readers and writers. No parsing of its own. */
 #include "scoreio.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "midi.h"
@@ -113,9 +114,31 @@ int tx_score_write_file(const tx_score *s, const char *path, int format, tx_erro
     switch (format) {
     case TX_FORMAT_MIDI:
         return tx_midi_write_file(s, path, err);
-    case TX_FORMAT_ABC:
-        return tx_error_set(err, TX_EUNSUP, "%s: writing ABC is not supported yet", path);
+    case TX_FORMAT_ABC: {
+        /* one tune, numbered as the tune it was read from (X: kept as "abc:X"), else 1 */
+        tx_abc_write_options o;
+        tx_abc_write_options_init(&o);
+        const char *x = tx_score_meta(s, "abc:X");
+        if (x) {
+            char *end;
+            long n = strtol(x, &end, 10);
+            if (end != x && n > 0)
+                o.number = n;
+        }
+        tx_buf b = TX_BUF_INIT;
+        int rc = tx_abc_write(s, &o, &b, err);
+        if (rc == TX_OK)
+            rc = tx_write_file_atomic(path, b.data, b.len, err);
+        else if (err) {
+            /* the output's name first, as in every other message here */
+            char m[TX_ERROR_MSG_MAX];
+            memcpy(m, err->msg, sizeof m);
+            tx_error_set(err, rc, "%.200s: %.300s", path, m);
+        }
+        tx_buf_free(&b);
+        return rc;
+    }
     default:
-        return tx_error_set(err, TX_EUNSUP, "%s: unknown output format (use .mid or .midi)", path);
+        return tx_error_set(err, TX_EUNSUP, "%s: unknown output format (use .mid, .midi or .abc)", path);
     }
 }

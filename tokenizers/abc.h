@@ -14,8 +14,8 @@
  * else its first note's (standard: inner lengths times the outer length).
  *
  * A tune with an error is reported (with line and column: "tune.abc:12:7: message") and skipped; the
- * other tunes are still read. This is a reader only; it is not an ABC writer and not the ABC text
- * tokenizer.
+ * other tunes are still read. The block at the end declares the writer (tokenizers/abc-write.c); the ABC
+ * text tokenizer is tokenizers/abctok.h.
  *
  * Ownership: tx_abc_parse() gives the caller a tx_abc_file to free with tx_abc_file_free(), which frees
  * the scores it still holds; tx_abc_take_score() moves one score out to the caller, who then frees it
@@ -102,5 +102,37 @@ TX_API tx_score *tx_abc_take_score(tx_abc_file *f, size_t i);
  * error, or TX_ESYNTAX "no tune" when the text holds none. Caller frees *out with tx_score_free(). */
 TX_API int tx_abc_read_tune(const char *text, size_t len, const char *name, const tx_abc_options *opt,
                             tx_score **out, tx_error *err);
+
+/* ---- writing (tokenizers/abc-write.c) ----
+ *
+ * tx_abc_write() turns a score into the text of one ABC tune: X:, T: (the "title" metadata), M: and K:
+ * from the first time and key signatures (K:none when the score has none), an L: that keeps the text
+ * short, Q: from the first tempo, then the notes of every track that has any (one V: voice per track
+ * when there are several). Bar lines come from tx_score_locate(); notes that cross a bar line, or last
+ * a length that one written note cannot show (5/8 ...), are split into tied notes; notes of one track
+ * that sound together become chords, with ties inside the chord where their lengths differ; gaps
+ * become rests. Accidentals are written against the key signature and the accidentals earlier in the
+ * bar, as the reader (abc2midi, or ABC 2.1 with standard_accidentals) applies them. TX_TEXT_CHORD
+ * texts become chord symbols ("Am"). Three notes in a row of two thirds of a written length become a
+ * triplet ("(3ABc"); other lengths that are not binary fractions of L are written as fractions
+ * ("A2/3", "A/5"), not as tuplet groups.
+ * Not written: grace notes, zero-length notes, texts other than chord symbols, lyrics, tempo changes
+ * after the first (in voices other than the first), velocities. Of two overlapping notes of one pitch
+ * in one track, the first is cut where the second starts.
+ */
+typedef struct tx_abc_write_options {
+    long number;               /* X: number; <= 0: 1 */
+    int grid;                  /* > 0: onsets and ends rounded to 1/grid of a quarter note (performed
+                                  MIDI); a note never shrinks below one grid step. 0: exact */
+    int unit;                  /* L: 1/unit (1, 2, 4, ..., 64); 0: the one that gives the shortest text */
+    int bars_per_line;         /* bars on one line of music; <= 0: 4 */
+} tx_abc_write_options;
+
+/* Fills o with the defaults (X:1, no quantization, L: chosen, 4 bars a line). */
+TX_API void tx_abc_write_options_init(tx_abc_write_options *o);
+/* Appends one tune of ABC text for s to out (o may be NULL for the defaults). s must pass
+ * tx_score_check() (TX_EINVAL otherwise); TX_ELIMIT when the score would need more than
+ * TX_ABC_MAX_EVENTS bars; TX_ENOMEM. On failure out may hold part of the tune. */
+TX_API int tx_abc_write(const tx_score *s, const tx_abc_write_options *o, tx_buf *out, tx_error *err);
 
 #endif

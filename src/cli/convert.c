@@ -1,6 +1,7 @@
-/* convert.c: `tactus convert IN OUT`: read a score, write it in the format OUT's extension names.
- * A file of several tunes (ABC) gives one output per tune, or the one --tune picks. Outputs are
- * written atomically; an existing OUT is kept unless --force. */
+/* convert.c: `tactus convert IN OUT`: read a score, write it in the format OUT's extension names
+ * (MIDI or ABC). A file of several tunes (ABC) gives one output per tune, or the one --tune picks.
+ * --grid quantizes performed music for ABC output. Outputs are written atomically; an existing OUT is
+ * kept unless --force. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 static const char options[] =
     "  -t, --tune N   from a file of tunes (ABC), convert only the tune with X: number N\n"
+    "  -g, --grid N   ABC output: round onsets and ends to 1/N of a quarter note (4: sixteenths)\n"
     "  -f, --force    replace outputs that exist\n"
     "  -h, --help     show this help\n";
 
@@ -22,6 +24,7 @@ typedef struct numbers {
 typedef struct convert_ctx {
     const char *in, *out;
     int outfmt, force;
+    int grid;              /* --grid: 0, or divisions of a quarter for ABC output */
     long tune;             /* -1: every tune */
     size_t n_items;        /* items the input holds (a first pass counts them) */
     size_t written, failed, matched;
@@ -48,6 +51,25 @@ static char *output_name(const convert_ctx *c, const tx_score_item *it, int repe
     if (b.oom)
         tx_buf_free(&b);
     return b.data;
+}
+
+/* tx_score_write_file(), or with --grid the ABC writer with its grid */
+static int write_score(const convert_ctx *c, const tx_score *s, const char *out, tx_error *err)
+{
+    if (c->grid == 0)
+        return tx_score_write_file(s, out, c->outfmt, err);
+    tx_abc_write_options o;
+    tx_abc_write_options_init(&o);
+    o.grid = c->grid;
+    const char *x = tx_score_meta(s, "abc:X");
+    if (x && atol(x) > 0)
+        o.number = atol(x);
+    tx_buf b = TX_BUF_INIT;
+    int rc = tx_abc_write(s, &o, &b, err);
+    if (rc == TX_OK)
+        rc = tx_write_file_atomic(out, b.data, b.len, err);
+    tx_buf_free(&b);
+    return rc;
 }
 
 static int convert_item(void *ud, tx_score_item *it)
@@ -81,7 +103,7 @@ static int convert_item(void *ud, tx_score_item *it)
     } else if (!c->force && stat(out, &st) == 0) {
         cli_error("%s: exists (use --force to replace it)", out);
         c->failed++;
-    } else if (tx_score_write_file(it->score, out, c->outfmt, &err)) {
+    } else if (write_score(c, it->score, out, &err)) {
         cli_error("%s", err.msg);
         c->failed++;
     } else {
@@ -95,20 +117,28 @@ int cmd_convert(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"tune", required_argument, NULL, 't'},
+        {"grid", required_argument, NULL, 'g'},
         {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    convert_ctx c = {NULL, NULL, 0, 0, -1, 0, 0, 0, 0, 0, {NULL, 0, 0}};
+    convert_ctx c = {NULL, NULL, 0, 0, 0, -1, 0, 0, 0, 0, 0, {NULL, 0, 0}};
     int opt;
     char *end;
-    while ((opt = getopt_long(argc, argv, "t:fh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "t:g:fh", longopts, NULL)) != -1) {
         switch (opt) {
         case 't':
             c.tune = strtol(optarg, &end, 10);
             if (*end || end == optarg || c.tune < 0)
                 return cli_usage_error("convert", "--tune takes an X: number");
             break;
+        case 'g': {
+            long g = strtol(optarg, &end, 10);
+            if (*end || end == optarg || g < 1 || g > 960)
+                return cli_usage_error("convert", "--grid takes divisions of a quarter note, 1 to 960");
+            c.grid = (int)g;
+            break;
+        }
         case 'f': c.force = 1; break;
         case 'h': cli_usage(stdout, "convert", options); return cli_flush_stdout();
         default: return cli_usage_error("convert", "bad option");
@@ -119,8 +149,10 @@ int cmd_convert(int argc, char **argv)
     c.in = argv[optind];
     c.out = argv[optind + 1];
     c.outfmt = tx_format_from_path(c.out);
-    if (c.outfmt != TX_FORMAT_MIDI)
-        return cli_usage_error("convert", "%s: unknown output format (use .mid or .midi)", c.out);
+    if (c.outfmt != TX_FORMAT_MIDI && c.outfmt != TX_FORMAT_ABC)
+        return cli_usage_error("convert", "%s: unknown output format (use .mid, .midi or .abc)", c.out);
+    if (c.grid && c.outfmt != TX_FORMAT_ABC)
+        return cli_usage_error("convert", "--grid applies to ABC output only");
     uint8_t *data;
     size_t len;
     tx_error err;
