@@ -4,8 +4,9 @@
 set -e
 build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libsmf-dev libpcre2-dev libopenblas-dev libsqlite3-dev"
 oracles="python3 python3-mido python3-torch abcmidi mandoc"
+mpi="libopenmpi-dev openmpi-bin"   # data-parallel training (meson setup -Dmpi=enabled); CI tests it
 pkgs="$build"
-[ "${1:-}" = "--build-only" ] || pkgs="$build $oracles"
+[ "${1:-}" = "--build-only" ] || pkgs="$build $oracles $mpi"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq

@@ -20,6 +20,7 @@
 #include "corpus.h"
 #include "model.h"
 #include "safetensors.h"
+#include "dist.h"
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
 TX_API const char *tx_version(void);

@@ -7,6 +7,12 @@
  * alone, the optimizer state (moments and step) is saved bit for bit, and the schedule is a function
  * of the step. This file only parses options, wires the engine together and prints; it is not a
  * training library (the loop is a dozen lines over tx_model_forward / backward / tx_adamw_step).
+ *
+ * Under mpirun (a build with -Dmpi=enabled; models/dist.h) every process draws the same global batch
+ * and takes the rows rank, rank + size, ...; each weights its gradient by its share of the batch's
+ * targets, the gradients are summed over the processes once per step, and every process takes the
+ * same optimizer step, so the run follows the one-process run with the same --batch. Only rank 0
+ * prints, evaluates and writes checkpoints; the others learn of its failures at the end of each step.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +24,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 
 static const char options[] =
     "  --config FILE|JSON   the model configuration: a JSON file, or the JSON itself; \"vocab\"\n"
@@ -396,6 +403,29 @@ static int validate(tx_model *m, const tx_shard *valid, const settings *s, long 
     return cli_flush_stdout();
 }
 
+/* ---- data parallel (models/dist.h) ---- */
+
+/* Status of the whole group: EXIT_INPUT when any process's status is not EXIT_OK. Every process calls
+ * it at the same points, so that all leave together instead of waiting forever in a collective. */
+static int group_status(int status)
+{
+    double failed = status != EXIT_OK;
+    tx_error err;
+    if (tx_dist_allreduce_sum_double(&failed, 1, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    return status ? status : failed > 0 ? EXIT_INPUT : EXIT_OK;
+}
+
+static size_t count_targets(const int32_t *targets, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += targets[i] >= 0;
+    return k;
+}
+
 int cmd_train(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DATA, O_OUT, O_VALID, O_STEPS, O_BATCH, O_CONTEXT, O_ACCUM, O_LR, O_WARMUP,
@@ -519,14 +549,20 @@ int cmd_train(int argc, char **argv)
     tx_adamw *o = NULL;
     tokenizer_meta tm = {TX_BUF_INIT, TX_BUF_INIT, TX_BUF_INIT, -1};
     char *train_meta = NULL;
-    int32_t *batch = NULL;
+    int32_t *batch = NULL, *mine = NULL;
     tx_error err;
     struct sigaction sa, old_int, old_term;
-    int handlers = 0;
+    int handlers = 0, synced = 0;
 
-    if (tx_shard_open(data, &shard, &err)) {
+    if (tx_dist_init(&err)) {
         cli_error("%s", err.msg);
         return EXIT_INPUT;
+    }
+    const int nproc = tx_dist_size(), rank = tx_dist_rank();
+    if (tx_shard_open(data, &shard, &err)) {
+        cli_error("%s", err.msg);
+        status = EXIT_INPUT;
+        goto done;
     }
     if (tx_shard_tokens(shard) == 0) {
         cli_error("%s: the shard holds no tokens", data);
@@ -626,9 +662,19 @@ int cmd_train(int argc, char **argv)
         status = EXIT_INPUT;
         goto done;
     }
+    if (s.batch < nproc) {
+        cli_error("--batch %d is smaller than the %d processes: each needs a row at least", s.batch, nproc);
+        status = EXIT_INPUT;
+        goto done;
+    }
     size_t bt = (size_t)s.batch * (size_t)s.context;
+    /* this process's rows of the global batch: rank, rank + nproc, ... */
+    const int my_rows = (s.batch - rank + nproc - 1) / nproc;
+    const size_t mt = (size_t)my_rows * (size_t)s.context;
     batch = tx_malloc(2 * bt * sizeof *batch);
-    if (!batch) {
+    if (nproc > 1)
+        mine = tx_malloc(2 * mt * sizeof *mine);
+    if (!batch || (nproc > 1 && !mine)) {
         cli_error("%s: out of memory for a batch of %d x %d", data, s.batch, s.context);
         status = EXIT_INPUT;
         goto done;
@@ -642,16 +688,37 @@ int cmd_train(int argc, char **argv)
         status = EXIT_INPUT;
         goto done;
     }
-    if (json)
-        printf("{\"parameters\": %zu, \"vocab\": %d, \"context\": %d, \"batch\": %d, \"accum\": %d, "
-               "\"documents\": %zu, \"tokens\": %zu, \"from_step\": %ld, \"steps\": %ld}\n",
-               tx_model_num_params(m), cfg->vocab_size, s.context, s.batch, s.accum,
-               tx_shard_documents(shard), tx_shard_tokens(shard), step, s.steps);
-    else
-        printf("training %zu parameters on %zu tokens (%zu documents), batch %d x %d%s, steps %ld to %ld "
-               "of %ld\n", tx_model_num_params(m), tx_shard_tokens(shard), tx_shard_documents(shard),
-               s.batch, s.context, s.accum > 1 ? " accumulated" : "", step + 1, stop, s.steps);
-    if ((status = cli_flush_stdout()))
+    /* every process has come this far, or all stop here; then they start from rank 0's state */
+    synced = 1;
+    if ((status = group_status(status)))
+        goto done;
+    {
+        size_t n_m, n_v;
+        float *mom = tx_adamw_moments(o, 0, &n_m), *vel = tx_adamw_moments(o, 1, &n_v);
+        if (tx_dist_broadcast(tx_model_param_data(m), tx_model_num_params(m), &err) ||
+            tx_dist_broadcast(mom, n_m, &err) || tx_dist_broadcast(vel, n_v, &err)) {
+            cli_error("%s", err.msg);
+            status = EXIT_INPUT;
+            goto done;
+        }
+    }
+    char procs[48] = "";
+    if (nproc > 1)
+        snprintf(procs, sizeof procs, ", over %d processes", nproc);
+    if (rank == 0) {
+        if (json)
+            printf("{\"parameters\": %zu, \"vocab\": %d, \"context\": %d, \"batch\": %d, \"accum\": %d, "
+                   "\"documents\": %zu, \"tokens\": %zu, \"from_step\": %ld, \"steps\": %ld, "
+                   "\"processes\": %d}\n",
+                   tx_model_num_params(m), cfg->vocab_size, s.context, s.batch, s.accum,
+                   tx_shard_documents(shard), tx_shard_tokens(shard), step, s.steps, nproc);
+        else
+            printf("training %zu parameters on %zu tokens (%zu documents), batch %d x %d%s, steps %ld to %ld "
+                   "of %ld%s\n", tx_model_num_params(m), tx_shard_tokens(shard), tx_shard_documents(shard),
+                   s.batch, s.context, s.accum > 1 ? " accumulated" : "", step + 1, stop, s.steps, procs);
+        status = cli_flush_stdout();
+    }
+    if ((status = group_status(status)))
         goto done;
 
     /* Ctrl-C (or a scheduler's SIGTERM) finishes the step under way and writes the checkpoint. */
@@ -665,29 +732,59 @@ int cmd_train(int argc, char **argv)
 
     double t_last = tx_now();
     size_t tok_since = 0;
-    while (step < stop && !interrupted) {
+    int stop_now = 0;
+    while (step < stop && !stop_now) {
         float lsum = 0, norm = 0;
         tx_model_zero_grad(m);
         for (int a = 0; a < s.accum && !status; a++) {
-            float loss = 0;
+            float loss = 0, share = 1;
+            const int32_t *in = batch, *tg = batch + bt;
             tx_shard_batch(shard, s.batch, s.context, s.bos, s.seed, step * s.accum + a, batch, batch + bt);
-            if (tx_model_forward(m, batch, batch + bt, s.batch, s.context, &loss, &err) ||
-                tx_model_backward(m, 1.0f / (float)s.accum, &err)) {
+            if (nproc > 1) {
+                /* this process's rows; its mean loss counts by its share of the batch's targets */
+                for (int r = 0; r < my_rows; r++) {
+                    size_t from = (size_t)(rank + r * nproc) * s.context, to = (size_t)r * s.context;
+                    memcpy(mine + to, batch + from, s.context * sizeof *mine);
+                    memcpy(mine + mt + to, batch + bt + from, s.context * sizeof *mine);
+                }
+                size_t all = count_targets(batch + bt, bt), own = count_targets(mine + mt, mt);
+                share = all ? (float)((double)own / (double)all) : 0.0f;
+                in = mine;
+                tg = mine + mt;
+            }
+            if (tx_model_forward(m, in, tg, my_rows, s.context, &loss, &err) ||
+                tx_model_backward(m, share / (float)s.accum, &err)) {
                 cli_error("step %ld: %s", step + 1, err.msg);
                 status = EXIT_INPUT;
             }
-            lsum += loss;
+            lsum += share * loss;
+        }
+        /* the batch's loss, and whether any process failed; then the summed gradients */
+        double red[2] = {lsum, status != EXIT_OK};
+        if (tx_dist_allreduce_sum_double(red, 2, &err)) {
+            cli_error("step %ld: %s", step + 1, err.msg);
+            status = EXIT_INPUT;
+            break;
+        }
+        if (red[1] > 0) {
+            status = EXIT_INPUT;
+            break;
+        }
+        lsum = (float)red[0];
+        if (nproc > 1 && tx_dist_allreduce_sum(tx_model_grad_data(m), tx_model_num_params(m), 1.0f, &err)) {
+            cli_error("step %ld: %s", step + 1, err.msg);
+            status = EXIT_INPUT;
+            break;
         }
         float lr = tx_adamw_lr(&ac, step);
-        if (status || tx_adamw_step(o, m, &norm, &err)) {
-            if (!status)
-                cli_error("step %ld: %s", step + 1, err.msg);
+        if (tx_adamw_step(o, m, &norm, &err)) {
+            cli_error("step %ld: %s", step + 1, err.msg);
             status = EXIT_INPUT;
             break;
         }
         step++;
         tok_since += bt * (size_t)s.accum;
-        if (step % s.log_every == 0 || step == stop || step == 1) {
+        if (rank == 0 && (step % s.log_every == 0 || step == stop || step == 1)) {
             double now = tx_now(), rate = tok_since / (now - t_last > 1e-9 ? now - t_last : 1e-9);
             float loss = lsum / (float)s.accum;
             if (json)
@@ -696,42 +793,59 @@ int cmd_train(int argc, char **argv)
             else
                 printf("step %ld/%ld: loss %.6f, lr %.3e, grad norm %.4f, %.0f tokens/s\n", step, s.steps,
                        loss, lr, norm, rate);
-            if ((status = cli_flush_stdout()))
-                break;
+            status = cli_flush_stdout();
             t_last = tx_now();
             tok_since = 0;
         }
-        if (valid && s.eval_every && step % s.eval_every == 0 && step != stop) {
-            if ((status = validate(m, valid, &s, step, json)))
-                break;
+        if (rank == 0 && !status && valid && s.eval_every && step % s.eval_every == 0 && step != stop) {
+            status = validate(m, valid, &s, step, json);
             t_last = tx_now();
         }
-        if (s.save_every && step % s.save_every == 0 && step != stop && (status = save(m, o, &tm, &s, out)))
+        if (rank == 0 && !status && s.save_every && step % s.save_every == 0 && step != stop)
+            status = save(m, o, &tm, &s, out);
+        /* rank 0's failures, and a signal to any process, end the run of every process after this step */
+        red[0] = status != EXIT_OK;
+        red[1] = interrupted;
+        if (tx_dist_allreduce_sum_double(red, 2, &err)) {
+            cli_error("step %ld: %s", step, err.msg);
+            status = EXIT_INPUT;
             break;
+        }
+        if (red[0] > 0) {
+            status = status ? status : EXIT_INPUT;
+            break;
+        }
+        stop_now = red[1] > 0;
     }
     if (status)
         goto done;
-    if ((status = save(m, o, &tm, &s, out)))
+    if (rank == 0 && (status = save(m, o, &tm, &s, out)))
         goto done;
-    if (interrupted) {
-        cli_error("interrupted at step %ld of %ld; the checkpoint is %s (go on with --resume %s)", step,
-                  s.steps, out, out);
+    if (stop_now) {
+        if (rank == 0)
+            cli_error("interrupted at step %ld of %ld; the checkpoint is %s (go on with --resume %s)", step,
+                      s.steps, out, out);
         status = EXIT_INPUT;
         goto done;
     }
-    if (valid)
+    if (valid && rank == 0)
         status = validate(m, valid, &s, step, json);
 done:
+    /* a process that failed before the first collective tells the others, which wait for it there */
+    if (!synced)
+        group_status(status);
     if (handlers) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
     }
     tx_free(batch);
+    tx_free(mine);
     tx_free(train_meta);
     tokenizer_meta_free(&tm);
     tx_adamw_free(o);
     tx_model_free(m);
     tx_shard_free(valid);
     tx_shard_free(shard);
+    tx_dist_finalize();
     return status;
 }
