@@ -45,6 +45,11 @@ int cli_each_score(const char *path, tx_score_item_fn fn, void *ud);
  * every JSON object about one score starts with. */
 void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it);
 
+/* Whole-string numbers within [lo, hi] for option arguments: 0, or -1 (out is untouched) when s is not
+ * one (empty, trailing text, out of range, not finite). */
+int cli_parse_long(const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *s, double lo, double hi, double *out);
+
 /* commands */
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);

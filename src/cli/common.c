@@ -1,7 +1,9 @@
 /* common.c: helpers every command uses: error messages, usage text, checked output. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -76,4 +78,26 @@ void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it)
         tx_buf_json_string(b, it->title);
     }
     tx_buf_printf(b, ", \"format\": \"%s\"", tx_format_name(it->format));
+}
+
+int cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
 }

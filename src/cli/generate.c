@@ -40,23 +40,11 @@ static const char options[] =
 #define META_TRAIN "tactus.train"
 #define MAX_TOKENS_TEXT (16u << 20)
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
+/* cli_parse_double() into a float */
 static int parse_float(const char *s, double lo, double hi, float *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
+    double v;
+    if (cli_parse_double(s, lo, hi, &v))
         return -1;
     *out = (float)v;
     return 0;
@@ -284,7 +272,7 @@ int cmd_generate(int argc, char **argv)
         case 'o': out = optarg; break;
         case O_IDS: ids = 1; break;
         case 'n':
-            if (parse_long(optarg, 0, TX_MODEL_MAX_CONTEXT, &n_new))
+            if (cli_parse_long(optarg, 0, TX_MODEL_MAX_CONTEXT, &n_new))
                 return cli_usage_error("generate", "-n must be an integer in 0..%d", TX_MODEL_MAX_CONTEXT);
             break;
         case O_TEMP:
@@ -292,7 +280,7 @@ int cmd_generate(int argc, char **argv)
                 return cli_usage_error("generate", "--temp must be a number of 0 or more");
             break;
         case O_TOPK:
-            if (parse_long(optarg, 0, TX_MODEL_MAX_VOCAB, &v))
+            if (cli_parse_long(optarg, 0, TX_MODEL_MAX_VOCAB, &v))
                 return cli_usage_error("generate", "--top-k must be an integer of 0 or more");
             sc.top_k = (int)v;
             break;
@@ -309,7 +297,7 @@ int cmd_generate(int argc, char **argv)
                 return cli_usage_error("generate", "--repeat-penalty must be a number above 0");
             break;
         case O_LASTN:
-            if (parse_long(optarg, 0, TX_MODEL_MAX_CONTEXT, &v))
+            if (cli_parse_long(optarg, 0, TX_MODEL_MAX_CONTEXT, &v))
                 return cli_usage_error("generate", "--repeat-last-n must be an integer of 0 or more");
             sc.penalty_window = (int)v;
             break;

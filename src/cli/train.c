@@ -76,30 +76,6 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-/* ---- small parsers ---- */
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Writes a parsed JSON value back as text (to carry the shard's tokenizer configuration over). */
 static void json_write(tx_buf *b, const tx_json *j)
 {
@@ -467,68 +443,68 @@ int cmd_train(int argc, char **argv)
         case O_VALID: valid_path = optarg; break;
         case O_RESUME: resume = optarg; break;
         case O_STEPS:
-            if (parse_long(optarg, 1, 1L << 40, &s.steps))
+            if (cli_parse_long(optarg, 1, 1L << 40, &s.steps))
                 return cli_usage_error("train", "--steps must be a positive integer");
             given |= G_STEPS;
             break;
         case O_BATCH:
-            if (parse_long(optarg, 1, 1 << 20, &v))
+            if (cli_parse_long(optarg, 1, 1 << 20, &v))
                 return cli_usage_error("train", "--batch must be a positive integer");
             s.batch = (int)v;
             given |= G_BATCH;
             break;
         case O_CONTEXT:
-            if (parse_long(optarg, 1, TX_MODEL_MAX_CONTEXT, &v))
+            if (cli_parse_long(optarg, 1, TX_MODEL_MAX_CONTEXT, &v))
                 return cli_usage_error("train", "--context must be an integer in 1..%d", TX_MODEL_MAX_CONTEXT);
             s.context = (int)v;
             given |= G_CONTEXT;
             break;
         case O_ACCUM:
-            if (parse_long(optarg, 1, 1 << 20, &v))
+            if (cli_parse_long(optarg, 1, 1 << 20, &v))
                 return cli_usage_error("train", "--accum must be a positive integer");
             s.accum = (int)v;
             given |= G_ACCUM;
             break;
         case O_LR:
-            if (parse_double(optarg, 0, 10, &s.lr))
+            if (cli_parse_double(optarg, 0, 10, &s.lr))
                 return cli_usage_error("train", "--lr must be a number in 0..10");
             given |= G_LR;
             break;
         case O_WARMUP:
-            if (parse_long(optarg, 0, 1L << 40, &s.warmup))
+            if (cli_parse_long(optarg, 0, 1L << 40, &s.warmup))
                 return cli_usage_error("train", "--warmup must be an integer of 0 or more");
             given |= G_WARMUP;
             break;
         case O_WD:
-            if (parse_double(optarg, 0, 10, &s.weight_decay))
+            if (cli_parse_double(optarg, 0, 10, &s.weight_decay))
                 return cli_usage_error("train", "--weight-decay must be a number in 0..10");
             given |= G_WD;
             break;
         case O_CLIP:
-            if (parse_double(optarg, 0, 1e30, &s.clip))
+            if (cli_parse_double(optarg, 0, 1e30, &s.clip))
                 return cli_usage_error("train", "--clip must be a number of 0 or more");
             given |= G_CLIP;
             break;
         case O_SEED:
-            if (parse_double(optarg, 0, 9007199254740992.0, &d) || d != floor(d))
+            if (cli_parse_double(optarg, 0, 9007199254740992.0, &d) || d != floor(d))
                 return cli_usage_error("train", "--seed must be an integer of 0 or more");
             s.seed = (uint64_t)d;
             given |= G_SEED;
             break;
         case O_LOG:
-            if (parse_long(optarg, 1, 1L << 40, &s.log_every))
+            if (cli_parse_long(optarg, 1, 1L << 40, &s.log_every))
                 return cli_usage_error("train", "--log-every must be a positive integer");
             break;
         case O_EVAL:
-            if (parse_long(optarg, 0, 1L << 40, &s.eval_every))
+            if (cli_parse_long(optarg, 0, 1L << 40, &s.eval_every))
                 return cli_usage_error("train", "--eval-every must be an integer of 0 or more");
             break;
         case O_SAVE:
-            if (parse_long(optarg, 0, 1L << 40, &s.save_every))
+            if (cli_parse_long(optarg, 0, 1L << 40, &s.save_every))
                 return cli_usage_error("train", "--save-every must be an integer of 0 or more");
             break;
         case O_STOP:
-            if (parse_long(optarg, 1, 1L << 40, &s.stop_after))
+            if (cli_parse_long(optarg, 1, 1L << 40, &s.stop_after))
                 return cli_usage_error("train", "--stop-after must be a positive integer");
             break;
         case 'j': json = 1; break;
