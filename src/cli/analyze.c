@@ -240,17 +240,7 @@ static int analyze_item(void *ud, tx_score_item *it)
         print_text(c, it, a);
     }
     tx_analysis_free(a);
-    if (rc) {
-        cli_error("%s", msg);
-        c->status = EXIT_INPUT;
-    }
-    if (b->oom) {
-        cli_error("%s: out of memory", c->path);
-        c->status = EXIT_INPUT;
-    } else if (b->len) {
-        fwrite(b->data, 1, b->len, stdout);
-    }
-    return cli_flush_stdout() ? -1 : 0;
+    return cli_emit_item(c->path, rc, msg, b, &c->status);
 }
 
 int cmd_analyze(int argc, char **argv)

@@ -45,6 +45,11 @@ int cli_each_score(const char *path, tx_score_item_fn fn, void *ud);
  * every JSON object about one score starts with. */
 void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it);
 
+/* Ends the report on one score: prints msg as an error when rc is set, writes b to standard output (or
+ * says it ran out of memory), flushes; sets *status to EXIT_INPUT on any failure. Returns -1 when
+ * standard output failed (the caller stops), else 0. */
+int cli_emit_item(const char *path, int rc, const char *msg, const tx_buf *b, int *status);
+
 /* Whole-string numbers within [lo, hi] for option arguments: 0, or -1 (out is untouched) when s is not
  * one (empty, trailing text, out of range, not finite). */
 int cli_parse_long(const char *s, long lo, long hi, long *out);

@@ -101,3 +101,18 @@ int cli_parse_double(const char *s, double lo, double hi, double *out)
     *out = v;
     return 0;
 }
+
+int cli_emit_item(const char *path, int rc, const char *msg, const tx_buf *b, int *status)
+{
+    if (rc) {
+        cli_error("%s", msg);
+        *status = EXIT_INPUT;
+    }
+    if (b->oom) {
+        cli_error("%s: out of memory", path);
+        *status = EXIT_INPUT;
+    } else if (b->len) {
+        fwrite(b->data, 1, b->len, stdout);
+    }
+    return cli_flush_stdout() ? -1 : 0;
+}
