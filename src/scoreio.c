@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grid.h"
 #include "midi.h"
 #include "tokenizers/abc.h"
 #include "paths.h"
@@ -13,6 +14,7 @@ const char *tx_format_name(int format)
     switch (format) {
     case TX_FORMAT_MIDI: return "midi";
     case TX_FORMAT_ABC: return "abc";
+    case TX_FORMAT_GRID: return "grid";
     default: return "unknown";
     }
 }
@@ -25,6 +27,8 @@ int tx_format_from_path(const char *path)
         return TX_FORMAT_MIDI;
     if (!strcmp(ext, "abc"))
         return TX_FORMAT_ABC;
+    if (!strcmp(ext, "csv"))
+        return TX_FORMAT_GRID;
     return TX_FORMAT_UNKNOWN;
 }
 
@@ -34,6 +38,8 @@ int tx_format_detect(const uint8_t *data, size_t len, const char *path)
         return TX_FORMAT_MIDI;
     if (len >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "RMID", 4) == 0)
         return TX_FORMAT_MIDI;
+    if (len >= 6 && memcmp(data, "note0,", 6) == 0)
+        return TX_FORMAT_GRID;
     return path ? tx_format_from_path(path) : TX_FORMAT_UNKNOWN;
 }
 
@@ -66,6 +72,9 @@ int tx_score_read_mem(const uint8_t *data, size_t len, const char *path, tx_scor
     case TX_FORMAT_ABC:
         /* one score from a file of tunes: the first; tx_score_read_each gives them all */
         rc = tx_abc_read_tune((const char *)data, len, path, NULL, out, err);
+        break;
+    case TX_FORMAT_GRID:
+        rc = tx_grid_read_csv(data, len, path, out, err);
         break;
     default:
         rc = len == 0 ? tx_error_set(err, TX_EUNSUP, "%s: empty file", path)
@@ -138,6 +147,9 @@ int tx_score_write_file(const tx_score *s, const char *path, int format, tx_erro
         tx_buf_free(&b);
         return rc;
     }
+    case TX_FORMAT_GRID:
+        return tx_error_set(err, TX_EUNSUP, "%s: writing voice grids (.csv) is not supported (use .mid, .midi "
+                            "or .abc)", path);
     default:
         return tx_error_set(err, TX_EUNSUP, "%s: unknown output format (use .mid, .midi or .abc)", path);
     }

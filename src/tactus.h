@@ -11,6 +11,7 @@
 #include "progress.h"
 #include "paths.h"
 #include "scoreio.h"
+#include "grid.h"
 #include "analyze.h"
 #include "hash.h"
 #include "abc.h"

@@ -1,51 +1,28 @@
 /* test-analyze-jsb.c: voice-leading regression on the 382 JSB chorales of the shared corpora
  * (jsb-chorales/csv-16th: one row per sixteenth, soprano, alto, tenor, bass as MIDI keys, 0 silent).
- * Each chorale becomes a four-track score (a held pitch on consecutive rows is one note, as the grid
- * cannot tell held from repeated notes), and tx_analyze_voice_leading must find the counts issue 8
- * states: 59 parallel fifths and 41 parallel octaves in the same direction, 71 and 23 in contrary
- * motion. Skips (77) when the corpora are absent. Not a test of the CSV format itself. */
+ * Each chorale is read by the grid reader (src/grid.c: a four-track score; a held pitch on
+ * consecutive rows is one note, as the grid cannot tell held from repeated notes), and
+ * tx_analyze_voice_leading must find the counts issue 8 states: 59 parallel fifths and 41 parallel
+ * octaves in the same direction, 71 and 23 in contrary motion. Skips (77) when the corpora are absent. Not a test of the CSV format itself
+ * (test-grid.c is). */
 #include "harness.h"
 
 #include "analyze.h"
+#include "grid.h"
 
-/* Reads one chorale CSV into a score at 4 ticks per quarter (a tick per sixteenth). NULL on failure. */
+/* Reads one chorale through the grid reader (tx_grid_read_csv). NULL on failure, with the message printed. */
 static tx_score *read_chorale(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    tx_score *s = tx_score_new(4);
-    static const char *const names[4] = {"soprano", "alto", "tenor", "bass"};
-    for (int v = 0; v < 4; v++)
-        tx_score_add_track(s, names[v], 52, v, 0, NULL);
-    char line[256];
-    int held[4] = {0, 0, 0, 0};
-    long start[4] = {0, 0, 0, 0}, row = 0;
-    int ok = fgets(line, sizeof line, f) != NULL;   /* the header */
-    while (ok && fgets(line, sizeof line, f)) {
-        int p[4];
-        if (sscanf(line, "%d,%d,%d,%d", &p[0], &p[1], &p[2], &p[3]) != 4) {
-            ok = 0;
-            break;
-        }
-        for (int v = 0; v < 4; v++) {
-            if (p[v] != held[v]) {
-                if (held[v] > 0)
-                    tx_score_add_note(s, start[v], row - start[v], held[v], 80, v, 0);
-                held[v] = p[v];
-                start[v] = row;
-            }
-        }
-        row++;
+    uint8_t *data;
+    size_t len;
+    tx_error err;
+    tx_score *s = NULL;
+    if (tx_read_file(path, (size_t)1 << 20, &data, &len, &err) == TX_OK) {
+        tx_grid_read_csv(data, len, path, &s, &err);
+        tx_free(data);
     }
-    for (int v = 0; v < 4; v++)
-        if (held[v] > 0)
-            tx_score_add_note(s, start[v], row - start[v], held[v], 80, v, 0);
-    fclose(f);
-    if (!ok || tx_score_sort(s)) {
-        tx_score_free(s);
-        return NULL;
-    }
+    if (!s)
+        fprintf(stderr, "%s\n", err.msg);
     return s;
 }
 
