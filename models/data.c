@@ -191,9 +191,59 @@ static void fill_row(const tx_shard *s, size_t d, int32_t bos, uint64_t k, int t
     }
 }
 
+/* Rewrites a row that holds n tokens (n + 3 <= t + 1) as fill-in-the-middle: inputs and targets become
+ * prefix middle suffix -> PRE prefix SUF suffix MID middle, with the middle a run of whole bars (it
+ * starts at a bar token and ends at another or at the window's end). Targets whose token is a sentinel
+ * are ignored: where the prefix and the suffix end is the caller's choice, not the model's. Returns 0,
+ * leaving the row alone, when the window holds no bar token. */
+static int fim_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_t *tg, int32_t *scratch)
+{
+    int32_t *w = scratch, *seq = scratch + (t + 1), *bars = scratch + 2 * (t + 1);
+    int nb = 0;
+    for (int i = 0; i < n; i++) {
+        w[i] = i == 0 ? in[0] : tg[i - 1];
+        if (w[i] == f->bar)
+            bars[nb++] = i;
+    }
+    if (nb == 0)
+        return 0;
+    int ai = (int)(tx_rng_next(r) % (uint64_t)nb);
+    int a = bars[ai];
+    /* the middle's end: a later bar token, or the window's end */
+    int bi = ai + 1 + (int)(tx_rng_next(r) % (uint64_t)(nb - ai));
+    int e = bi < nb ? bars[bi] : n;
+    int k = 0;
+    seq[k++] = f->prefix;
+    for (int i = 0; i < a; i++)
+        seq[k++] = w[i];
+    seq[k++] = f->suffix;
+    for (int i = e; i < n; i++)
+        seq[k++] = w[i];
+    seq[k++] = f->middle;
+    for (int i = a; i < e; i++)
+        seq[k++] = w[i];
+    for (int i = 0; i < t; i++) {
+        in[i] = i + 1 < k ? seq[i] : 0;
+        tg[i] = i + 1 < k ? seq[i + 1] : -1;
+        if (tg[i] == f->prefix || tg[i] == f->suffix || tg[i] == f->middle)
+            tg[i] = -1;
+    }
+    return 1;
+}
+
 void tx_shard_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t seed, long step, int32_t *inputs,
                     int32_t *targets)
 {
+    tx_error err;
+    tx_shard_batch_fim(s, b, t, bos, NULL, seed, step, inputs, targets, &err);   /* cannot fail */
+}
+
+int tx_shard_batch_fim(const tx_shard *s, int b, int t, int32_t bos, const tx_fim *fim, uint64_t seed,
+                       long step, int32_t *inputs, int32_t *targets, tx_error *err)
+{
+    int32_t *scratch = NULL;
+    if (fim && fim->rate > 0 && !(scratch = tx_malloc(3 * ((size_t)t + 1) * sizeof *scratch)))
+        return tx_error_set(err, TX_ENOMEM, "shard: out of memory for a batch of %d x %d", b, t);
     tx_rng r;
     tx_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(step + 1)));
     for (int row = 0; row < b; row++) {
@@ -216,9 +266,26 @@ void tx_shard_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t seed,
                 lo = mid + 1;
         }
         uint64_t L = seq_len(s, lo, bos);
-        uint64_t starts = L > (uint64_t)t + 1 ? L - (uint64_t)t : 1;   /* windows of t + 1 that fit */
-        fill_row(s, lo, bos, tx_rng_next(&r) % starts, t, in, tg);
+        /* a fill-in-the-middle row takes three tokens fewer from the document, for the sentinels */
+        int fill = fim && fim->rate > 0 && t > 3 && tx_rng_float(&r) < fim->rate;
+        int tw = fill ? t - 3 : t;
+        uint64_t starts = L > (uint64_t)tw + 1 ? L - (uint64_t)tw : 1;   /* windows of tw + 1 that fit */
+        fill_row(s, lo, bos, tx_rng_next(&r) % starts, tw, in, tg);
+        if (fill) {
+            int n = 0;   /* tokens in the window: inputs, then the last target */
+            while (n < tw && tg[n] >= 0)
+                n++;
+            n = n ? n + 1 : 0;
+            for (int i = tw; i < t; i++) {
+                in[i] = 0;
+                tg[i] = -1;
+            }
+            if (n >= 2)
+                fim_row(fim, &r, n, t, in, tg, scratch);
+        }
     }
+    tx_free(scratch);
+    return TX_OK;
 }
 
 int tx_shard_eval_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t *cursor, int32_t *inputs,

@@ -229,6 +229,22 @@ TX_API size_t tx_shard_tokens(const tx_shard *s);
  * batch is a function of (seed, step) alone, so a resumed run sees the same data. */
 TX_API void tx_shard_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t seed, long step,
                            int32_t *inputs, int32_t *targets);
+/* Fill-in-the-middle (as code models and the Anticipatory Music Transformer train): with probability
+ * rate a row becomes PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of t - 2
+ * tokens and the middle a run of whole bars (from one bar token up to another, or to the window's
+ * end); targets that are sentinels are ignored. Rows whose window holds no bar token stay plain. */
+#define TX_FIM_PREFIX "FIM_Prefix"
+#define TX_FIM_SUFFIX "FIM_Suffix"
+#define TX_FIM_MIDDLE "FIM_Middle"
+typedef struct tx_fim {
+    float rate;                      /* 0..1: the share of rows rewritten */
+    int32_t prefix, suffix, middle;  /* the sentinel ids (beyond the tokenizer's vocabulary) */
+    int32_t bar;                     /* the tokenizer's bar id */
+} tx_fim;
+
+/* tx_shard_batch with fill-in-the-middle rows (fim may be NULL: the same batches as tx_shard_batch). */
+TX_API int tx_shard_batch_fim(const tx_shard *s, int b, int t, int32_t bos, const tx_fim *fim, uint64_t seed,
+                              long step, int32_t *inputs, int32_t *targets, tx_error *err);
 /* Evaluation: every token of every document is a target exactly once. *cursor (start at 0) walks the
  * shard; fills up to b rows and returns how many were filled (0 when the shard is done); unfilled rows
  * have all targets -1. */

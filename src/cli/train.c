@@ -45,6 +45,9 @@ static const char options[] =
     "  --eval-every N       evaluate on --valid every N steps (0: only at the end)\n"
     "  --save-every N       also write the checkpoint every N steps (0: only at the end)\n"
     "  --stop-after N       stop after N steps of this run, write the checkpoint, keep the schedule\n"
+    "  --fim RATE           train this share of rows to fill in the middle: PRE prefix SUF suffix\n"
+    "                       MID middle, with sentinels FIM_Prefix, FIM_Suffix, FIM_Middle added\n"
+    "                       after the tokenizer's vocabulary (0: off)\n"
     "  --resume CKPT        continue from a checkpoint written by tactus train\n"
     "  -j, --json           one JSON object per logged step\n"
     "  -h, --help           show this help\n";
@@ -60,13 +63,13 @@ static const char options[] =
 typedef struct settings {
     long steps, warmup, log_every, eval_every, save_every, stop_after;
     int batch, context, accum;
-    double lr, weight_decay, clip;
+    double lr, weight_decay, clip, fim;
     uint64_t seed;
     int32_t bos;
 } settings;
 
 enum { G_STEPS = 1, G_WARMUP = 2, G_BATCH = 4, G_CONTEXT = 8, G_ACCUM = 16, G_LR = 32, G_WD = 64,
-       G_CLIP = 128, G_SEED = 256 };
+       G_CLIP = 128, G_SEED = 256, G_FIM = 512 };
 
 static volatile sig_atomic_t interrupted;
 
@@ -112,6 +115,7 @@ static void json_write(tx_buf *b, const tx_json *j)
 typedef struct tokenizer_meta {
     tx_buf name, config, vocab;   /* metadata values; vocab is a JSON array of token strings */
     int32_t bos;                  /* BOS_None's id, -1 when the tokenizer has none */
+    int32_t bar;                  /* Bar_None's id, -1 when the tokenizer has none */
 } tokenizer_meta;
 
 static void tokenizer_meta_free(tokenizer_meta *t)
@@ -131,6 +135,7 @@ static int read_tokenizer(const char *shard, int shard_vocab, tokenizer_meta *t)
     tx_error err;
     memset(t, 0, sizeof *t);
     t->bos = -1;
+    t->bar = -1;
     if (tx_read_file(shard, MAX_JSON_FILE << 4, &text, &len, &err)) {
         cli_error("%s", err.msg);
         return EXIT_INPUT;
@@ -176,6 +181,7 @@ static int read_tokenizer(const char *shard, int shard_vocab, tokenizer_meta *t)
             }
             tx_buf_putc(&t->vocab, ']');
             t->bos = tx_remi_id(r, "BOS_None");
+            t->bar = tx_remi_id(r, "Bar_None");
         }
         tx_remi_free(r);
     } else {
@@ -255,8 +261,8 @@ static void settings_json(const settings *s, tx_buf *b)
 {
     tx_buf_printf(b, "{\"steps\": %ld, \"batch\": %d, \"context\": %d, \"accum\": %d, \"lr\": %.9g, "
                   "\"warmup\": %ld, \"weight_decay\": %.9g, \"clip\": %.9g, \"seed\": %" PRIu64 ", "
-                  "\"bos\": %d}", s->steps, s->batch, s->context, s->accum, s->lr, s->warmup,
-                  s->weight_decay, s->clip, s->seed, (int)s->bos);
+                  "\"bos\": %d, \"fim\": %.9g}", s->steps, s->batch, s->context, s->accum, s->lr,
+                  s->warmup, s->weight_decay, s->clip, s->seed, (int)s->bos, s->fim);
 }
 
 /* Takes the settings of a checkpoint's "tactus.train" that this command line did not give. */
@@ -277,11 +283,11 @@ static int settings_from_checkpoint(const char *path, const char *text, settings
     int64_t warmup = tx_json_get_int(j, "warmup", -1), seed = tx_json_get_int(j, "seed", -1);
     int64_t bos = tx_json_get_int(j, "bos", -2);
     double lr = tx_json_get_num(j, "lr", -1), wd = tx_json_get_num(j, "weight_decay", -1);
-    double clip = tx_json_get_num(j, "clip", -1);
+    double clip = tx_json_get_num(j, "clip", -1), fim = tx_json_get_num(j, "fim", 0);
     tx_arena_free(&a);
     if (steps < 1 || batch < 1 || batch > 1 << 20 || context < 1 || context > TX_MODEL_MAX_CONTEXT ||
         accum < 1 || accum > 1 << 20 || warmup < 0 || seed < 0 || bos < -1 || bos > TX_MODEL_MAX_VOCAB ||
-        !(lr >= 0) || !(wd >= 0) || !(clip >= 0)) {
+        !(lr >= 0) || !(wd >= 0) || !(clip >= 0) || !(fim >= 0 && fim <= 1)) {
         cli_error("%s: missing or out-of-range training settings", name);
         return EXIT_INPUT;
     }
@@ -294,6 +300,7 @@ static int settings_from_checkpoint(const char *path, const char *text, settings
     if (!(given & G_LR)) s->lr = lr;
     if (!(given & G_WD)) s->weight_decay = wd;
     if (!(given & G_CLIP)) s->clip = clip;
+    if (!(given & G_FIM)) s->fim = fim;
     s->bos = (int32_t)bos;
     return EXIT_OK;
 }
@@ -305,6 +312,7 @@ static int read_checkpoint_meta(const char *path, tokenizer_meta *tm, char **tra
     tx_error err;
     memset(tm, 0, sizeof *tm);
     tm->bos = -1;
+    tm->bar = -1;
     *train = NULL;
     if (tx_safetensors_read(path, TX_MODEL_MAX_FILE, &st, &err)) {
         cli_error("%s", err.msg);
@@ -405,7 +413,7 @@ static size_t count_targets(const int32_t *targets, size_t n)
 int cmd_train(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DATA, O_OUT, O_VALID, O_STEPS, O_BATCH, O_CONTEXT, O_ACCUM, O_LR, O_WARMUP,
-           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME };
+           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME, O_FIM };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, O_CONFIG},
         {"data", required_argument, NULL, O_DATA},
@@ -425,12 +433,13 @@ int cmd_train(int argc, char **argv)
         {"save-every", required_argument, NULL, O_SAVE},
         {"stop-after", required_argument, NULL, O_STOP},
         {"resume", required_argument, NULL, O_RESUME},
+        {"fim", required_argument, NULL, O_FIM},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *data = NULL, *out = NULL, *valid_path = NULL, *resume = NULL;
-    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, -1};
+    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, 0, -1};
     unsigned given = 0;
     int json = 0, c;
     long v;
@@ -507,6 +516,11 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_long(optarg, 1, 1L << 40, &s.stop_after))
                 return cli_usage_error("train", "--stop-after must be a positive integer");
             break;
+        case O_FIM:
+            if (cli_parse_double(optarg, 0, 1, &s.fim))
+                return cli_usage_error("train", "--fim must be a number in 0..1");
+            given |= G_FIM;
+            break;
         case 'j': json = 1; break;
         case 'h': cli_usage(stdout, "train", options); return cli_flush_stdout();
         default: return cli_usage_error("train", "bad option");
@@ -523,7 +537,7 @@ int cmd_train(int argc, char **argv)
     tx_shard *shard = NULL, *valid = NULL;
     tx_model *m = NULL;
     tx_adamw *o = NULL;
-    tokenizer_meta tm = {TX_BUF_INIT, TX_BUF_INIT, TX_BUF_INIT, -1};
+    tokenizer_meta tm = {TX_BUF_INIT, TX_BUF_INIT, TX_BUF_INIT, -1, -1};
     char *train_meta = NULL;
     int32_t *batch = NULL, *mine = NULL;
     tx_error err;
@@ -560,7 +574,7 @@ int cmd_train(int argc, char **argv)
     s.bos = tm.bos;
 
     tx_model_config mc;
-    if (config && (status = read_config(config, tx_shard_vocab(shard), &mc)))
+    if (config && (status = read_config(config, tx_shard_vocab(shard) + (s.fim > 0 ? 3 : 0), &mc)))
         goto done;
     if (resume) {
         tokenizer_meta old;
@@ -614,6 +628,29 @@ int cmd_train(int argc, char **argv)
                   tx_shard_vocab(shard));
         status = EXIT_INPUT;
         goto done;
+    }
+    tx_fim fim = {(float)s.fim, tx_shard_vocab(shard), tx_shard_vocab(shard) + 1, tx_shard_vocab(shard) + 2,
+                  tm.bar};
+    if (s.fim > 0) {
+        if (tm.bar < 0 || !tm.vocab.len) {
+            cli_error("%s: --fim needs a tokenizer with bar tokens (remi, remi+)", data);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        if (cfg->vocab_size < tx_shard_vocab(shard) + 3) {
+            cli_error("--fim needs a model vocabulary of the shard's %d tokens + 3 sentinels; the model has %d",
+                      tx_shard_vocab(shard), cfg->vocab_size);
+            status = EXIT_INPUT;
+            goto done;
+        }
+        /* the sentinels' names follow the tokenizer's vocabulary in the checkpoint */
+        tm.vocab.len--;   /* the closing bracket */
+        tx_buf_puts(&tm.vocab, ", \"" TX_FIM_PREFIX "\", \"" TX_FIM_SUFFIX "\", \"" TX_FIM_MIDDLE "\"]");
+        if (tm.vocab.oom) {
+            cli_error("%s: out of memory", data);
+            status = EXIT_INPUT;
+            goto done;
+        }
     }
     if (s.context == 0)
         s.context = cfg->context;
@@ -715,7 +752,12 @@ int cmd_train(int argc, char **argv)
         for (int a = 0; a < s.accum && !status; a++) {
             float loss = 0, share = 1;
             const int32_t *in = batch, *tg = batch + bt;
-            tx_shard_batch(shard, s.batch, s.context, s.bos, s.seed, step * s.accum + a, batch, batch + bt);
+            if (tx_shard_batch_fim(shard, s.batch, s.context, s.bos, s.fim > 0 ? &fim : NULL, s.seed,
+                                   step * s.accum + a, batch, batch + bt, &err)) {
+                cli_error("step %ld: %s", step + 1, err.msg);
+                status = EXIT_INPUT;
+                break;
+            }
             if (nproc > 1) {
                 /* this process's rows; its mean loss counts by its share of the batch's targets */
                 for (int r = 0; r < my_rows; r++) {
