@@ -13,6 +13,7 @@
 #include "scoreio.h"
 #include "grid.h"
 #include "analyze.h"
+#include "render.h"
 #include "hash.h"
 #include "abc.h"
 #include "remi.h"

@@ -41,6 +41,9 @@ tx_bpe *cli_bpe_open(const char *path, int base, const char *tokname);
  * a file that cannot be read is handed over as one failed item with no bytes. Returns what fn
  * returned when it stopped the walk, else 0. */
 int cli_each_score(const char *path, tx_score_item_fn fn, void *ud);
+/* Reads the first score of path, or with tune >= 0 its first tune with that X: number (ABC); *format
+ * (may be NULL) gets the format. Prints the error and returns EXIT_INPUT on failure. */
+int cli_read_one(const char *path, long tune, tx_score **out, int *format);
 /* Appends {"file": PATH, and for an ABC tune its "tune", "index" and "title", then "format": the keys
  * every JSON object about one score starts with. */
 void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it);
@@ -65,6 +68,7 @@ int cmd_vocab(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

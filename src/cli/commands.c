@@ -31,6 +31,8 @@ const tx_command tx_commands[] = {
     {"generate", cmd_generate, "continue a prompt with a checkpoint, under the tokenizer grammar",
      "tactus generate --model CKPT [--prompt FILE | --tokens TEXT] [-n N] [--temp X] [--top-k K] "
      "[--top-p P] [--min-p P] [--repeat-penalty X] [--seed S] [--out OUT.mid] [--ids]"},
+    {"render", cmd_render, "draw a score as a piano roll (SVG): bars, beats, tracks, a marked span",
+     "tactus render [--tune N] [--mark BARS] [--width PX] [--ppq PX] -o OUT.svg IN"},
     {"help", cmd_help, "show the commands, or one command's usage",
      "tactus help [COMMAND]"},
     {NULL, NULL, NULL, NULL},

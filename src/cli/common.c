@@ -69,6 +69,51 @@ int cli_each_score(const char *path, tx_score_item_fn fn, void *ud)
     return stop;
 }
 
+/* cli_read_one's walk: the first score, or the first tune numbered `tune` */
+typedef struct read_one {
+    long tune;
+    tx_score *score;
+    int format, failed;
+} read_one;
+
+static int read_one_item(void *ud, tx_score_item *it)
+{
+    read_one *r = ud;
+    if (r->tune >= 0 && it->number != r->tune && it->status == TX_OK)
+        return 0;
+    r->format = it->format;
+    if (it->status != TX_OK) {
+        if (r->tune >= 0 && it->number != r->tune)
+            return 0;   /* another tune failed: not the one asked for */
+        cli_error("%s", it->error->msg);
+        r->failed = 1;
+        return 1;
+    }
+    r->score = it->score;
+    it->score = NULL;
+    return 1;
+}
+
+int cli_read_one(const char *path, long tune, tx_score **out, int *format)
+{
+    read_one r = {tune, NULL, TX_FORMAT_UNKNOWN, 0};
+    *out = NULL;
+    cli_each_score(path, read_one_item, &r);
+    if (format)
+        *format = r.format;
+    if (r.failed)
+        return EXIT_INPUT;
+    if (!r.score) {
+        if (tune >= 0)
+            cli_error("%s: no tune with X: number %ld", path, tune);
+        else
+            cli_error("%s: no score in the file", path);
+        return EXIT_INPUT;
+    }
+    *out = r.score;
+    return EXIT_OK;
+}
+
 void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it)
 {
     tx_buf_puts(b, "{\"file\": ");
