@@ -23,6 +23,7 @@
 #include "model.h"
 #include "safetensors.h"
 #include "dist.h"
+#include "ngram.h"
 
 /* The library's version, "MAJOR.MINOR.PATCH". */
 TX_API const char *tx_version(void);

@@ -44,6 +44,11 @@ int cli_each_score(const char *path, tx_score_item_fn fn, void *ud);
 /* Reads the first score of path, or with tune >= 0 its first tune with that X: number (ABC); *format
  * (may be NULL) gets the format. Prints the error and returns EXIT_INPUT on failure. */
 int cli_read_one(const char *path, long tune, tx_score **out, int *format);
+/* Writes a parsed JSON value back as text. */
+void cli_json_write(tx_buf *b, const tx_json *j);
+/* Reads and parses a JSON file of at most max bytes into arena a (the caller frees it). Prints the
+ * error and returns EXIT_INPUT on failure. */
+int cli_read_json_file(const char *path, size_t max, tx_arena *a, tx_json **out);
 /* Appends {"file": PATH, and for an ABC tune its "tune", "index" and "title", then "format": the keys
  * every JSON object about one score starts with. */
 void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it);
@@ -68,6 +73,8 @@ int cmd_vocab(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_continue(int argc, char **argv);
+int cmd_infill(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_help(int argc, char **argv);

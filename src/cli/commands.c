@@ -27,7 +27,8 @@ const tx_command tx_commands[] = {
      "[--batch B] [--context T] [--lr X] [--warmup N] [--seed S] [--accum N] [--eval-every N] "
      "[--resume CKPT] [options]"},
     {"eval", cmd_eval, "loss, perplexity, bits per token and per note of a checkpoint on shards",
-     "tactus eval --model CKPT --data SHARD.json [--context T] [--batch B] [--json]"},
+     "tactus eval (--model CKPT | --ngram N --train SHARD.json) --data SHARD.json [--context T] "
+     "[--batch B] [--json]"},
     {"generate", cmd_generate, "continue a prompt with a checkpoint, under the tokenizer grammar",
      "tactus generate --model CKPT [--prompt FILE | --tokens TEXT] [-n N] [--temp X] [--top-k K] "
      "[--top-p P] [--min-p P] [--repeat-penalty X] [--seed S] [--out OUT.mid] [--ids]"},

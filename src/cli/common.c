@@ -1,5 +1,6 @@
 /* common.c: helpers every command uses: error messages, usage text, checked output. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,6 +112,54 @@ int cli_read_one(const char *path, long tune, tx_score **out, int *format)
         return EXIT_INPUT;
     }
     *out = r.score;
+    return EXIT_OK;
+}
+
+void cli_json_write(tx_buf *b, const tx_json *j)
+{
+    switch (j->type) {
+    case TX_JSON_NULL: tx_buf_puts(b, "null"); break;
+    case TX_JSON_FALSE: tx_buf_puts(b, "false"); break;
+    case TX_JSON_TRUE: tx_buf_puts(b, "true"); break;
+    case TX_JSON_NUMBER:
+        if (j->is_integer)
+            tx_buf_printf(b, "%" PRId64, j->integer);
+        else
+            tx_buf_printf(b, "%.17g", j->num);
+        break;
+    case TX_JSON_STRING: tx_buf_json_string(b, j->str); break;
+    case TX_JSON_ARRAY:
+    case TX_JSON_OBJECT:
+        tx_buf_putc(b, j->type == TX_JSON_ARRAY ? '[' : '{');
+        for (size_t i = 0; i < j->len; i++) {
+            if (i)
+                tx_buf_puts(b, ", ");
+            if (j->type == TX_JSON_OBJECT) {
+                tx_buf_json_string(b, j->keys[i]);
+                tx_buf_puts(b, ": ");
+            }
+            cli_json_write(b, j->items[i]);
+        }
+        tx_buf_putc(b, j->type == TX_JSON_ARRAY ? ']' : '}');
+        break;
+    }
+}
+
+int cli_read_json_file(const char *path, size_t max, tx_arena *a, tx_json **out)
+{
+    uint8_t *text;
+    size_t len;
+    tx_error err;
+    if (tx_read_file(path, max, &text, &len, &err)) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
+    int rc = tx_json_parse((const char *)text, len, path, a, out, &err);
+    tx_free(text);
+    if (rc) {
+        cli_error("%s", err.msg);
+        return EXIT_INPUT;
+    }
     return EXIT_OK;
 }
 

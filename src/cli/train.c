@@ -79,37 +79,6 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-/* Writes a parsed JSON value back as text (to carry the shard's tokenizer configuration over). */
-static void json_write(tx_buf *b, const tx_json *j)
-{
-    switch (j->type) {
-    case TX_JSON_NULL: tx_buf_puts(b, "null"); break;
-    case TX_JSON_FALSE: tx_buf_puts(b, "false"); break;
-    case TX_JSON_TRUE: tx_buf_puts(b, "true"); break;
-    case TX_JSON_NUMBER:
-        if (j->is_integer)
-            tx_buf_printf(b, "%" PRId64, j->integer);
-        else
-            tx_buf_printf(b, "%.17g", j->num);
-        break;
-    case TX_JSON_STRING: tx_buf_json_string(b, j->str); break;
-    case TX_JSON_ARRAY:
-    case TX_JSON_OBJECT:
-        tx_buf_putc(b, j->type == TX_JSON_ARRAY ? '[' : '{');
-        for (size_t i = 0; i < j->len; i++) {
-            if (i)
-                tx_buf_puts(b, ", ");
-            if (j->type == TX_JSON_OBJECT) {
-                tx_buf_json_string(b, j->keys[i]);
-                tx_buf_puts(b, ": ");
-            }
-            json_write(b, j->items[i]);
-        }
-        tx_buf_putc(b, j->type == TX_JSON_ARRAY ? ']' : '}');
-        break;
-    }
-}
-
 /* ---- the tokenizer, from the shard's header ---- */
 
 typedef struct tokenizer_meta {
@@ -130,22 +99,13 @@ static void tokenizer_meta_free(tokenizer_meta *t)
  * the shard's size. A shard without a tokenizer gives empty metadata (generate will refuse it). */
 static int read_tokenizer(const char *shard, int shard_vocab, tokenizer_meta *t)
 {
-    uint8_t *text;
-    size_t len;
     tx_error err;
     memset(t, 0, sizeof *t);
     t->bos = -1;
     t->bar = -1;
-    if (tx_read_file(shard, MAX_JSON_FILE << 4, &text, &len, &err)) {
-        cli_error("%s", err.msg);
-        return EXIT_INPUT;
-    }
     tx_arena a = TX_ARENA_INIT;
     tx_json *root;
-    int rc = tx_json_parse((const char *)text, len, shard, &a, &root, &err);
-    tx_free(text);
-    if (rc) {
-        cli_error("%s", err.msg);
+    if (cli_read_json_file(shard, MAX_JSON_FILE << 4, &a, &root)) {
         tx_arena_free(&a);
         return EXIT_INPUT;
     }
@@ -158,7 +118,7 @@ static int read_tokenizer(const char *shard, int shard_vocab, tokenizer_meta *t)
     }
     tx_buf_puts(&t->name, name);
     tx_buf raw = TX_BUF_INIT;
-    json_write(&raw, cfg);
+    cli_json_write(&raw, cfg);
     if (strncmp(name, "remi", 4) == 0 && !raw.oom) {
         tx_remi_config rc_;
         tx_remi *r = NULL;
