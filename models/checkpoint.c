@@ -18,6 +18,118 @@
 #define CONFIG_KEY "tactus.config"
 #define STEP_KEY "tactus.optim.step"
 
+/* IEEE half precision from single, rounding to nearest even; too large a value gives infinity. */
+static uint16_t f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7fffffu;
+    int32_t e = (int32_t)((x >> 23) & 0xffu);
+    if (e == 0xff)
+        return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
+    int32_t exp = e - 127 + 15;
+    if (exp >= 31)
+        return (uint16_t)(sign | 0x7c00u);
+    if (exp <= 0) {   /* a subnormal half, or zero */
+        if (exp < -10)
+            return (uint16_t)sign;
+        mant |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - exp), h = mant >> shift, rem = mant & ((1u << shift) - 1);
+        uint32_t halfway = 1u << (shift - 1);
+        h += rem > halfway || (rem == halfway && (h & 1));
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = sign | (uint32_t)exp << 10 | mant >> 13, rem = mant & 0x1fffu;
+    h += rem > 0x1000u || (rem == 0x1000u && (h & 1));   /* a carry into the exponent is right */
+    return (uint16_t)h;
+}
+
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, x;
+    if (exp == 0) {
+        float v = ldexpf((float)mant, -24);
+        return sign ? -v : v;
+    }
+    if (exp == 31)
+        x = sign | 0x7f800000u | mant << 13;
+    else
+        x = sign | (exp - 15 + 127) << 23 | mant << 13;
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+/* bfloat16 from single, rounding to nearest even (NaN kept a NaN). */
+static uint16_t f32_to_bf16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((x >> 16) | 0x40u);
+    x += 0x7fffu + ((x >> 16) & 1);
+    return (uint16_t)(x >> 16);
+}
+
+static float bf16_to_f32(uint16_t h)
+{
+    uint32_t x = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &x, sizeof f);
+    return f;
+}
+
+int tx_model_save_weights(const tx_model *m, int dtype, const char *const *keys, const char *const *values,
+                          size_t n, const char *path, tx_error *err)
+{
+    if (dtype == TX_ST_F32)
+        return tx_model_save(m, NULL, keys, values, n, path, err);
+    if (dtype != TX_ST_F16 && dtype != TX_ST_BF16)
+        return tx_error_set(err, TX_EINVAL, "%s: weights are stored as F32, F16 or BF16", path);
+    size_t np = m->n_params;
+    uint16_t *half = tx_malloc((np ? np : 1) * sizeof *half);
+    tx_st_tensor *t = tx_calloc(m->n_tensors, sizeof *t);
+    const char **k = tx_calloc(n + 1, sizeof *k), **v = tx_calloc(n + 1, sizeof *v);
+    tx_buf cfg = TX_BUF_INIT;
+    int rc = TX_OK;
+    if (!half || !t || !k || !v || tx_model_config_to_json(&m->c, &cfg) != 0) {
+        rc = tx_error_set(err, TX_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (size_t i = 0; i < np && !rc; i++) {
+        half[i] = dtype == TX_ST_F16 ? f32_to_f16(m->params[i]) : f32_to_bf16(m->params[i]);
+        if ((half[i] & 0x7c00u) == 0x7c00u && dtype == TX_ST_F16)
+            rc = tx_error_set(err, TX_ELIMIT, "%s: parameter %zu (%g) does not fit F16", path, i,
+                              (double)m->params[i]);
+    }
+    if (rc)
+        goto done;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const tx_model_tensor *mt = &m->tensors[i];
+        t[i].name = mt->name;
+        t[i].dtype = dtype;
+        t[i].ndim = mt->ndim;
+        t[i].shape[0] = mt->shape[0];
+        t[i].shape[1] = mt->shape[1];
+        t[i].data = half + mt->offset;
+        t[i].nbytes = (size_t)mt->shape[0] * (size_t)(mt->ndim == 2 ? mt->shape[1] : 1) * sizeof *half;
+    }
+    k[0] = CONFIG_KEY;
+    v[0] = cfg.data;
+    for (size_t i = 0; i < n; i++) {
+        k[i + 1] = keys[i];
+        v[i + 1] = values[i];
+    }
+    rc = tx_safetensors_write(path, t, m->n_tensors, k, v, n + 1, err);
+done:
+    tx_free(half);
+    tx_free(t);
+    tx_free(k);
+    tx_free(v);
+    tx_buf_free(&cfg);
+    return rc;
+}
+
 int tx_model_save(const tx_model *m, const tx_adamw *o, const char *const *keys,
                   const char *const *values, size_t n, const char *path, tx_error *err)
 {
@@ -78,8 +190,8 @@ static int check_tensor(const tx_st_tensor *st, const tx_model_tensor *mt, const
 {
     if (!st)
         return tx_error_set(err, TX_EMODEL, "%s: tensor '%s' is missing", name, mt->name);
-    if (st->dtype != TX_ST_F32)
-        return tx_error_set(err, TX_EMODEL, "%s: tensor '%s' is %s, expected F32", name, mt->name,
+    if (st->dtype != TX_ST_F32 && st->dtype != TX_ST_F16 && st->dtype != TX_ST_BF16)
+        return tx_error_set(err, TX_EMODEL, "%s: tensor '%s' is %s, expected F32, F16 or BF16", name, mt->name,
                             tx_st_dtype_name(st->dtype));
     if (st->ndim != mt->ndim || st->shape[0] != mt->shape[0] || (mt->ndim == 2 && st->shape[1] != mt->shape[1]))
         return tx_error_set(err, TX_EMODEL, "%s: tensor '%s' has a shape other than the configuration's "
@@ -88,11 +200,20 @@ static int check_tensor(const tx_st_tensor *st, const tx_model_tensor *mt, const
     return TX_OK;
 }
 
-/* Copies count floats from possibly unaligned bytes, refusing NaN and infinities. */
-static int copy_finite(float *dst, const void *src, size_t count, const char *name, const char *tname,
-                       tx_error *err)
+/* Copies count values of dtype (F32, F16 or BF16) from possibly unaligned little-endian bytes into
+ * floats, refusing NaN and infinities. */
+static int copy_finite(float *dst, const void *src, int dtype, size_t count, const char *name,
+                       const char *tname, tx_error *err)
 {
-    memcpy(dst, src, count * sizeof(float));
+    if (dtype == TX_ST_F32) {
+        memcpy(dst, src, count * sizeof(float));
+    } else {
+        const uint8_t *b = src;
+        for (size_t i = 0; i < count; i++) {
+            uint16_t h = (uint16_t)(b[2 * i] | b[2 * i + 1] << 8);
+            dst[i] = dtype == TX_ST_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+        }
+    }
     for (size_t i = 0; i < count; i++)
         if (!isfinite(dst[i]))
             return tx_error_set(err, TX_EMODEL, "%s: tensor '%s': element %zu is not a finite number", name,
@@ -124,7 +245,7 @@ int tx_model_load_memory(const uint8_t *data, size_t len, const char *name, tx_m
      * make us allocate a huge model */
     size_t have = 0;
     for (size_t i = 0; i < st->n_tensors; i++)
-        have += st->tensors[i].nbytes / sizeof(float);
+        have += st->tensors[i].nbytes / (tx_st_dtype_size(st->tensors[i].dtype) ? tx_st_dtype_size(st->tensors[i].dtype) : 1);
     if (tx_model_config_params(&c) > have) {
         rc = tx_error_set(err, TX_EMODEL, "%s: the configuration needs %zu parameters, the file holds %zu",
                           name, tx_model_config_params(&c), have);
@@ -136,8 +257,8 @@ int tx_model_load_memory(const uint8_t *data, size_t len, const char *name, tx_m
         const tx_model_tensor *mt = &m->tensors[i];
         const tx_st_tensor *t = tx_safetensors_find(st, mt->name);
         if ((rc = check_tensor(t, mt, name, err)) ||
-            (rc = copy_finite(m->params + mt->offset, t->data, t->nbytes / sizeof(float), name, mt->name,
-                              err)))
+            (rc = copy_finite(m->params + mt->offset, t->data, t->dtype,
+                              t->nbytes / tx_st_dtype_size(t->dtype), name, mt->name, err)))
             goto fail;
     }
     for (size_t i = 0; i < st->n_tensors; i++) {
@@ -198,7 +319,7 @@ int tx_adamw_load(tx_adamw *o, const char *path, tx_error *err)
                               path, tn, n);
             goto done;
         }
-        if ((rc = copy_finite(dst, t->data, n, path, tn, err)))
+        if ((rc = copy_finite(dst, t->data, TX_ST_F32, n, path, tn, err)))
             goto done;
     }
     tx_adamw_set_step(o, step);

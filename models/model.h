@@ -264,8 +264,13 @@ TX_API int tx_model_evaluate(tx_model *m, const tx_shard *s, int b, int t, int32
  * NULL the optimizer state goes too ("optim.m", "optim.v", metadata "tactus.optim.step"). */
 TX_API int tx_model_save(const tx_model *m, const tx_adamw *o, const char *const *keys,
                          const char *const *values, size_t n, const char *path, tx_error *err);
-/* Reads a checkpoint into a new model (caller frees). Every tensor is checked (name, dtype F32, shape,
- * finite values). */
+/* Writes m's weights alone (no optimizer state) stored as dtype: TX_ST_F32, TX_ST_F16 or TX_ST_BF16
+ * (models/safetensors.h; rounded to nearest even), with the configuration and the extra metadata, as
+ * tx_model_save does. A weight beyond F16's range is an error (TX_ELIMIT). */
+TX_API int tx_model_save_weights(const tx_model *m, int dtype, const char *const *keys,
+                                 const char *const *values, size_t n, const char *path, tx_error *err);
+/* Reads a checkpoint into a new model (caller frees). Every tensor is checked (name, dtype F32, F16 or
+ * BF16, which are widened to F32, shape, finite values). */
 TX_API int tx_model_load(const char *path, tx_model **out, tx_error *err);
 /* The same from len bytes in memory (borrowed; name is used in messages). */
 TX_API int tx_model_load_memory(const uint8_t *data, size_t len, const char *name, tx_model **out,

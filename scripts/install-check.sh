@@ -1,6 +1,7 @@
 #!/bin/sh
 # install-check.sh BUILD_DIR: installs a build into a scratch DESTDIR and checks what a user gets: the
-# binary (which runs), the man pages, the sample corpus, libtactus with its pkg-config file, and public
+# binary (which runs), the man pages, the sample corpus, the bundled model (which continues a piece from
+# the installed data alone), libtactus with its pkg-config file, and public
 # headers that a program can include and link against.
 set -eu
 build=$1
@@ -12,13 +13,17 @@ prefix=$(meson introspect "$build" --buildoptions | python3 -c \
 root="$dest$prefix"
 fail=0
 for f in bin/tactus share/man/man1/tactus.1 share/man/man1/tactus-info.1 share/man/man5/tactus-corpus.5 \
-         share/tactus/corpora/sample/pop909-001.mid include/tactus/tactus.h; do
+         share/tactus/corpora/sample/pop909-001.mid share/tactus/corpora/prompts/melodies.abc \
+         share/tactus/models/tactus-base.safetensors share/man/man1/tactus-continue.1 include/tactus/tactus.h; do
     [ -e "$root/$f" ] || { echo "install-check: $f not installed" >&2; fail=1; }
 done
 pc=$(find "$root" -name libtactus.pc | head -n 1)
 [ -n "$pc" ] || { echo "install-check: libtactus.pc not installed" >&2; fail=1; }
 libdir=$(dirname "$(find "$root" -name 'libtactus.so' | head -n 1)")
 "$root/bin/tactus" --version >/dev/null || { echo "install-check: the installed binary does not run" >&2; fail=1; }
+TACTUS_DATA="$root/share/tactus" "$root/bin/tactus" continue "$root/share/tactus/corpora/prompts/melodies.abc" \
+    --bars 2 --seed 1 -o "$dest/more.mid" >/dev/null ||
+    { echo "install-check: the installed model does not continue a piece" >&2; fail=1; }
 # a program against the installed headers and library alone
 cat >"$dest/use.c" <<'C'
 #include <tactus.h>

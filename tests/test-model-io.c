@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 
+#include <math.h>
 #include <unistd.h>
 
 #include "model-priv.h"
@@ -193,6 +194,62 @@ static void test_checkpoint_roundtrip(void)
         tx_model_free(m);
         tx_model_free(r);
     }
+}
+
+/* Half-precision weights: stored as F16 or BF16 (rounded to nearest even), widened back on load within
+ * half an ulp; special values land on the right bit patterns; a weight beyond F16 is refused. */
+static void test_half_weights(void)
+{
+    static const struct { int dtype; double rel; } kinds[2] = {{TX_ST_F16, 1.0 / 2048}, {TX_ST_BF16, 1.0 / 256}};
+    for (int kind = 0; kind < 2; kind++) {
+        tx_model *m = small_model(1, 21), *r = NULL;
+        float *p = tx_model_param_data(m);
+        /* chosen values: F16 patterns 0x3c00 (1), 0x7bff (65504), 0x0001 (2^-24, subnormal), 0x3c00 (a tie
+         * 1 + 2^-11 rounds to even), 0xc000 (-2), 0x0000 (2^-26 underflows) */
+        p[0] = 1.0f;
+        p[1] = kind == 0 ? 65504.0f : 3.0e38f;
+        p[2] = ldexpf(1.0f, -24);
+        p[3] = 1.0f + ldexpf(1.0f, -11);
+        p[4] = -2.0f;
+        p[5] = ldexpf(1.0f, -26);
+        tx_error e;
+        CHECK_INT(tx_model_save_weights(m, kinds[kind].dtype, NULL, NULL, 0, ckpt, &e), TX_OK);
+        tx_safetensors *st;
+        CHECK_INT(tx_safetensors_read(ckpt, 1 << 24, &st, &e), TX_OK);
+        const tx_st_tensor *t = st ? tx_safetensors_find(st, "tok_embeddings.weight") : NULL;
+        CHECK(t && t->dtype == kinds[kind].dtype && t->nbytes == 13 * 8 * 2);
+        CHECK(st && tx_safetensors_find(st, "optim.m") == NULL);
+        if (t && kind == 0) {
+            const uint8_t *b = t->data;
+            static const uint16_t want[6] = {0x3c00, 0x7bff, 0x0001, 0x3c00, 0xc000, 0x0000};
+            for (int i = 0; i < 6; i++)
+                CHECK_INT(b[2 * i] | b[2 * i + 1] << 8, want[i]);
+        }
+        tx_safetensors_free(st);
+        CHECK_INT(tx_model_load(ckpt, &r, &e), TX_OK);
+        if (r) {
+            const float *q = tx_model_param_data(r);
+            int far = 0;
+            for (size_t i = 6; i < tx_model_num_params(m); i++)
+                far += fabs((double)q[i] - p[i]) > kinds[kind].rel * fabs((double)p[i]) + 1e-7;
+            CHECK_INT(far, 0);
+            CHECK(q[0] == 1.0f && q[4] == -2.0f && q[3] == 1.0f);
+            if (kind == 0)
+                CHECK(q[1] == 65504.0f && q[2] == ldexpf(1.0f, -24) && q[5] == 0.0f);
+        }
+        tx_model_free(r);
+        /* beyond F16: refused, nothing written */
+        if (kind == 0) {
+            unlink(ckpt);
+            p[1] = 70000.0f;
+            CHECK_INT(tx_model_save_weights(m, TX_ST_F16, NULL, NULL, 0, ckpt, &e), TX_ELIMIT);
+            CHECK(strstr(e.msg, "does not fit F16") != NULL);
+            CHECK(access(ckpt, F_OK) != 0);
+            CHECK_INT(tx_model_save_weights(m, TX_ST_I32, NULL, NULL, 0, ckpt, &e), TX_EINVAL);
+        }
+        tx_model_free(m);
+    }
+    unlink(ckpt);
 }
 
 static void test_checkpoint_bad(void)
@@ -426,6 +483,7 @@ int main(void)
     RUN(test_safetensors_roundtrip);
     RUN(test_safetensors_hostile);
     RUN(test_checkpoint_roundtrip);
+    RUN(test_half_weights);
     RUN(test_checkpoint_bad);
     RUN(test_checkpoint_truncated_and_corrupt);
     RUN(test_exact_resume);

@@ -34,6 +34,12 @@ const tx_command tx_commands[] = {
      "[--top-p P] [--min-p P] [--repeat-penalty X] [--seed S] [--out OUT.mid] [--ids]"},
     {"render", cmd_render, "draw a score as a piano roll (SVG): bars, beats, tracks, a marked span",
      "tactus render [--tune N] [--mark BARS] [--width PX] [--ppq PX] -o OUT.svg IN"},
+    {"continue", cmd_continue, "continue a piece (MIDI, ABC) with the bundled model or another checkpoint",
+     "tactus continue [--model CKPT] [--bars N | -n TOKENS] [--tune N] [--only-new] [--svg FILE] [--temp X] "
+     "[--top-k K] [--top-p P] [--min-p P] [--seed S] [--json] -o OUT IN"},
+    {"infill", cmd_infill, "write bars of a piece again from what comes before and after them",
+     "tactus infill --bars A-B [--model CKPT] [--tune N] [--svg FILE] [--nll] [--temp X] [--top-k K] "
+     "[--top-p P] [--min-p P] [--seed S] [--json] -o OUT IN"},
     {"help", cmd_help, "show the commands, or one command's usage",
      "tactus help [COMMAND]"},
     {NULL, NULL, NULL, NULL},

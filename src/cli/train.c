@@ -49,6 +49,8 @@ static const char options[] =
     "                       MID middle, with sentinels FIM_Prefix, FIM_Suffix, FIM_Middle added\n"
     "                       after the tokenizer's vocabulary (0: off)\n"
     "  --resume CKPT        continue from a checkpoint written by tactus train\n"
+    "  --release FILE       also write the weights alone in float16 (half the size, not resumable);\n"
+    "                       with --resume of a finished run, only this\n"
     "  -j, --json           one JSON object per logged step\n"
     "  -h, --help           show this help\n";
 
@@ -299,8 +301,9 @@ static int read_checkpoint_meta(const char *path, tokenizer_meta *tm, char **tra
     return EXIT_OK;
 }
 
+/* Writes the checkpoint; with release, the weights alone in F16 instead (no optimizer state). */
 static int save(const tx_model *m, const tx_adamw *o, const tokenizer_meta *tm, const settings *s,
-                const char *out)
+                const char *out, int release)
 {
     const char *keys[4], *vals[4];
     size_t n = 0;
@@ -320,7 +323,8 @@ static int save(const tx_model *m, const tx_adamw *o, const tokenizer_meta *tm, 
     }
     tx_error err;
     int rc = tj.oom ? tx_error_set(&err, TX_ENOMEM, "%s: out of memory", out)
-                    : tx_model_save(m, o, keys, vals, n, out, &err);
+                    : release ? tx_model_save_weights(m, TX_ST_F16, keys, vals, n, out, &err)
+                              : tx_model_save(m, o, keys, vals, n, out, &err);
     tx_buf_free(&tj);
     if (rc) {
         cli_error("%s", err.msg);
@@ -373,7 +377,7 @@ static size_t count_targets(const int32_t *targets, size_t n)
 int cmd_train(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DATA, O_OUT, O_VALID, O_STEPS, O_BATCH, O_CONTEXT, O_ACCUM, O_LR, O_WARMUP,
-           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME, O_FIM };
+           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME, O_FIM, O_RELEASE };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, O_CONFIG},
         {"data", required_argument, NULL, O_DATA},
@@ -394,11 +398,12 @@ int cmd_train(int argc, char **argv)
         {"stop-after", required_argument, NULL, O_STOP},
         {"resume", required_argument, NULL, O_RESUME},
         {"fim", required_argument, NULL, O_FIM},
+        {"release", required_argument, NULL, O_RELEASE},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *data = NULL, *out = NULL, *valid_path = NULL, *resume = NULL;
+    const char *config = NULL, *data = NULL, *out = NULL, *valid_path = NULL, *resume = NULL, *release = NULL;
     settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, 0, -1};
     unsigned given = 0;
     int json = 0, c;
@@ -411,6 +416,7 @@ int cmd_train(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_VALID: valid_path = optarg; break;
         case O_RESUME: resume = optarg; break;
+        case O_RELEASE: release = optarg; break;
         case O_STEPS:
             if (cli_parse_long(optarg, 1, 1L << 40, &s.steps))
                 return cli_usage_error("train", "--steps must be a positive integer");
@@ -656,6 +662,11 @@ int cmd_train(int argc, char **argv)
     long stop = s.steps;
     if (s.stop_after && step + s.stop_after < stop)
         stop = step + s.stop_after;
+    if (step >= s.steps && release) {   /* a finished run: only the release copy is asked for */
+        if (rank == 0)
+            status = save(m, o, &tm, &s, release, 1);
+        goto done;
+    }
     if (step >= s.steps) {
         cli_error("%s: already at step %ld of %ld; give a larger --steps to go on", resume, step, s.steps);
         status = EXIT_INPUT;
@@ -780,7 +791,7 @@ int cmd_train(int argc, char **argv)
             t_last = tx_now();
         }
         if (rank == 0 && !status && s.save_every && step % s.save_every == 0 && step != stop)
-            status = save(m, o, &tm, &s, out);
+            status = save(m, o, &tm, &s, out, 0);
         /* rank 0's failures, and a signal to any process, end the run of every process after this step */
         red[0] = status != EXIT_OK;
         red[1] = interrupted;
@@ -797,7 +808,9 @@ int cmd_train(int argc, char **argv)
     }
     if (status)
         goto done;
-    if (rank == 0 && (status = save(m, o, &tm, &s, out)))
+    if (rank == 0 && (status = save(m, o, &tm, &s, out, 0)))
+        goto done;
+    if (rank == 0 && release && (status = save(m, o, &tm, &s, release, 1)))
         goto done;
     if (stop_now) {
         if (rank == 0)
