@@ -92,37 +92,17 @@ int cmd_continue(int argc, char **argv)
     if (cli_lm_open(&lm, model))
         return EXIT_INPUT;
     int status = EXIT_INPUT;
-    tx_score *s = NULL, *dec_all = NULL, *dec_base = NULL;
-    tx_remi_seqs q = TX_REMI_SEQS_INIT;
+    tx_score *dec_all = NULL, *dec_base = NULL;
+    cli_lm_piece piece = {0};
     tx_sampler *smp = NULL;
-    int32_t *hist = NULL;
     tx_error err;
     tx_buf text = TX_BUF_INIT;
-    if (cli_read_one(in, tune, &s, NULL))
+    if (cli_lm_read_piece(&lm, in, tune, (size_t)n_new, &piece))
         goto done;
-    tx_tick pickup = s->pickup, pad = cli_lm_pad_pickup(s);
-    if (tx_remi_encode(lm.r, s, &q, &err)) {
-        cli_error("%s: %s", in, err.msg);
-        goto done;
-    }
-    if (q.n_seqs == 0) {
-        cli_error("%s: no notes in the tokenizer's pitch range", in);
-        goto done;
-    }
-    if (q.n_seqs > 1) {   /* a tokenizer of one stream per track: the first track is the prompt */
-        q.n_ids = q.starts[1];
-        q.n_seqs = 1;
-    }
-    size_t n_prompt = q.n_ids + (lm.bos >= 0), n_hist = 0;
-    hist = tx_malloc((n_prompt + (size_t)n_new + 1) * sizeof *hist);
-    if (!hist) {
-        cli_error("%s: out of memory", in);
-        goto done;
-    }
-    if (lm.bos >= 0)
-        hist[n_hist++] = lm.bos;
-    memcpy(hist + n_hist, q.ids, q.n_ids * sizeof *hist);
-    n_hist += q.n_ids;
+    tx_score *s = piece.score;
+    tx_tick pickup = piece.pickup, pad = piece.pad;
+    int32_t *hist = piece.ids;
+    size_t n_prompt = piece.n, n_hist = piece.n;
 
     cli_lm_grammar gm;
     size_t bad;
@@ -207,12 +187,10 @@ int cmd_continue(int argc, char **argv)
     status = cli_flush_stdout();
 done:
     tx_buf_free(&text);
-    tx_free(hist);
     tx_sampler_free(smp);
-    tx_remi_seqs_free(&q);
     tx_score_free(dec_all);
     tx_score_free(dec_base);
-    tx_score_free(s);
+    cli_lm_piece_free(&piece);
     cli_lm_close(&lm);
     return status;
 }

@@ -125,10 +125,10 @@ int cmd_infill(int argc, char **argv)
     if (cli_lm_open(&lm, model))
         return EXIT_INPUT;
     int status = EXIT_INPUT;
-    tx_score *s = NULL, *dec_all = NULL, *dec_base = NULL;
-    tx_remi_seqs q = TX_REMI_SEQS_INIT;
+    tx_score *dec_all = NULL, *dec_base = NULL;
+    cli_lm_piece piece = {0};
     tx_sampler *smp = NULL;
-    int32_t *ids = NULL, *hist = NULL, *ctx = NULL;
+    int32_t *hist = NULL, *ctx = NULL;
     size_t *bar_at = NULL;
     tx_error err;
     tx_buf text = TX_BUF_INIT;
@@ -136,29 +136,19 @@ int cmd_infill(int argc, char **argv)
         cli_error("%s: the model was not trained to fill in the middle (tactus train --fim)", lm.path);
         goto done;
     }
-    if (cli_read_one(in, tune, &s, NULL))
+    if (cli_lm_read_piece(&lm, in, tune, 0, &piece))
         goto done;
-    tx_tick pickup = s->pickup, pad = cli_lm_pad_pickup(s);
-    if (tx_remi_encode(lm.r, s, &q, &err)) {
-        cli_error("%s: %s", in, err.msg);
-        goto done;
-    }
-    if (q.n_seqs == 0) {
-        cli_error("%s: no notes in the tokenizer's pitch range", in);
-        goto done;
-    }
-    size_t n_ids = (q.n_seqs > 1 ? q.starts[1] : q.n_ids) + (lm.bos >= 0), k = 0;
-    ids = tx_malloc((n_ids + 1) * sizeof *ids);
+    tx_score *s = piece.score;
+    tx_tick pickup = piece.pickup, pad = piece.pad;
+    const int32_t *ids = piece.ids;
+    size_t n_ids = piece.n;
     bar_at = tx_malloc((n_ids + 1) * sizeof *bar_at);
     ctx = tx_malloc(((size_t)lm.context + 1) * sizeof *ctx);
     hist = tx_malloc((n_ids + (size_t)lm.context + 1) * sizeof *hist);
-    if (!ids || !bar_at || !ctx || !hist) {
+    if (!bar_at || !ctx || !hist) {
         cli_error("%s: out of memory", in);
         goto done;
     }
-    if (lm.bos >= 0)
-        ids[k++] = lm.bos;
-    memcpy(ids + k, q.ids, (n_ids - k) * sizeof *ids);
     size_t n_bars = 0;
     for (size_t i = 0; i < n_ids; i++)
         if (ids[i] == lm.bar)
@@ -286,15 +276,13 @@ int cmd_infill(int argc, char **argv)
     status = cli_flush_stdout();
 done:
     tx_buf_free(&text);
-    tx_free(ids);
     tx_free(bar_at);
     tx_free(ctx);
     tx_free(hist);
     tx_sampler_free(smp);
-    tx_remi_seqs_free(&q);
     tx_score_free(dec_all);
     tx_score_free(dec_base);
-    tx_score_free(s);
+    cli_lm_piece_free(&piece);
     cli_lm_close(&lm);
     return status;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -288,6 +289,46 @@ int cli_lm_decode(const cli_lm *lm, const int32_t *ids, size_t n, int is_drum, t
 }
 
 /* ---- the score around the tokens ---- */
+
+int cli_lm_read_piece(const cli_lm *lm, const char *path, long tune, size_t room, cli_lm_piece *p)
+{
+    memset(p, 0, sizeof *p);
+    if (cli_read_one(path, tune, &p->score, NULL))
+        return EXIT_INPUT;
+    p->pickup = p->score->pickup;
+    p->pad = cli_lm_pad_pickup(p->score);
+    tx_remi_seqs q = TX_REMI_SEQS_INIT;
+    tx_error err;
+    int status = EXIT_INPUT;
+    if (tx_remi_encode(lm->r, p->score, &q, &err)) {
+        cli_error("%s: %s", path, err.msg);
+    } else if (q.n_seqs == 0) {
+        cli_error("%s: no notes in the tokenizer's pitch range", path);
+    } else {
+        /* a tokenizer of one stream per track: the first track is the piece */
+        size_t n = q.starts[1];
+        if (!(p->ids = tx_malloc((n + 1 + room) * sizeof *p->ids))) {
+            cli_error("%s: out of memory", path);
+        } else {
+            if (lm->bos >= 0)
+                p->ids[p->n++] = lm->bos;
+            memcpy(p->ids + p->n, q.ids, n * sizeof *p->ids);
+            p->n += n;
+            status = EXIT_OK;
+        }
+    }
+    tx_remi_seqs_free(&q);
+    if (status)
+        cli_lm_piece_free(p);
+    return status;
+}
+
+void cli_lm_piece_free(cli_lm_piece *p)
+{
+    tx_score_free(p->score);
+    tx_free(p->ids);
+    memset(p, 0, sizeof *p);
+}
 
 static void move_ticks(tx_score *s, tx_tick from, tx_tick by)
 {

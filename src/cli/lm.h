@@ -99,6 +99,20 @@ int cli_lm_sampler_option(const char *cmd, int c, const char *arg, tx_sampler_co
 
 /* ---- the score around the tokens ---- */
 
+/* A piece read for a model: its score (a pickup padded, see below) and its ids (BOS first). */
+typedef struct cli_lm_piece {
+    tx_score *score;
+    tx_tick pickup, pad;    /* the score's pickup, and the ticks it was padded by */
+    int32_t *ids;           /* room for n + `room` ids */
+    size_t n;
+} cli_lm_piece;
+
+/* Reads path (one score, or the ABC tune numbered tune >= 0), pads its pickup and tokenizes it with the
+ * model's tokenizer, leaving room for `room` more ids. Prints the error and returns EXIT_INPUT when the
+ * file cannot be read or holds no notes the tokenizer can write. */
+int cli_lm_read_piece(const cli_lm *lm, const char *path, long tune, size_t room, cli_lm_piece *p);
+void cli_lm_piece_free(cli_lm_piece *p);
+
 /* Tokenizers count bars from tick 0, so a pickup is padded to a whole bar first: everything moves
  * later by the ticks the pickup lacks (maps at tick 0 stay) and the pickup is cleared; returns those
  * ticks (0 without a pickup). cli_lm_unpad() moves back and restores the pickup; notes that fall in the
