@@ -1,8 +1,9 @@
 /* test-abc.c: unit tests of the ABC reader (tokenizers/abc.c): lengths, pitches and keys, broken
- * rhythm, tuplets, chords, ties, repeats and play order, ornaments, texts, voices, errors with their
- * places, and bad input. The expected notes were taken from abc2midi's output for the same text
- * (onsets one tick earlier and durations one tick longer than abc2midi writes them, see
- * tests/known-abc-differences.md). The whole-corpus comparison is tests/abc-oracle.c. */
+ * rhythm, tuplets, chords, ties, repeats and play order, ornaments, texts, voices, voice overlay,
+ * field continuation, errors with their places, and bad input. The expected notes were taken from
+ * abc2midi's output for the same text (onsets one tick earlier and durations one tick longer than
+ * abc2midi writes them, see tests/known-abc-differences.md). The whole-corpus comparison is
+ * tests/abc-oracle.c. */
 #include "harness.h"
 
 #include "tokenizers/abc.h"
@@ -212,6 +213,106 @@ static void test_voices(void)
     tx_score_free(s);
 }
 
+/* The notes of one track as "onset/pitch/duration ...". */
+static const char *track_notes(const tx_score *s, int track)
+{
+    static char buf[4096];
+    size_t n = 0;
+    buf[0] = 0;
+    if (!s)
+        return "(none)";
+    for (size_t i = 0; i < s->n_notes && n + 40 < sizeof buf; i++) {
+        const tx_note *x = &s->notes[i];
+        if (x->track != track || (x->flags & TX_NOTE_GRACE))
+            continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%lld/%d/%lld", n ? " " : "", (long long)x->onset,
+                              x->pitch, (long long)x->duration);
+    }
+    return buf;
+}
+
+/* Voice overlay: abc2midi plays each level on a track of its own (expected notes from its output). */
+static void test_overlay(void)
+{
+    tx_score *s = tune(H4, "C\nCDEF & GABc | cdef | G4 & c2 e2 & E4 |]\n", NULL);
+    CHECK_INT(s ? s->n_tracks : 0, 3);
+    CHECK_STR(track_notes(s, 0), "0/60/480 480/62/480 960/64/480 1440/65/480 1920/72/480 2400/74/480 "
+                                 "2880/76/480 3360/77/480 3840/67/1920");
+    CHECK_STR(track_notes(s, 1), "0/67/480 480/69/480 960/71/480 1440/72/480 3840/72/960 4800/76/960");
+    CHECK_STR(track_notes(s, 2), "3840/64/1920");
+    CHECK_STR(s ? s->tracks[1].name : NULL, "1 &1");
+    tx_score_free(s);
+    /* the overlay voice copies its parent's bar lines: repeats and endings play it too */
+    s = tune(H4, "C\n|: CDEF & GABc | cdef :| g4 & e4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "0/67/480 480/69/480 960/71/480 1440/72/480 3840/67/480 4320/69/480 "
+                                 "4800/71/480 5280/72/480 7680/76/1920");
+    tx_score_free(s);
+    s = tune(H4, "C\n|: C4 & E4 |1 D4 & F4 :|2 G4 & B4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "0/64/1920 1920/65/1920 3840/64/1920 5760/71/1920");
+    tx_score_free(s);
+    /* no accidentals from the parent's bar; a pickup bar is as long as written; a short overlay is
+     * not padded, so the next one starts early */
+    s = tune(H4, "C\n^C D E F & C D E F | C4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "0/60/480 480/62/480 960/64/480 1440/65/480");
+    CHECK_STR(track_notes(s, 0), "0/61/480 480/62/480 960/64/480 1440/65/480 1920/60/1920");
+    tx_score_free(s);
+    s = tune(H4, "C\nC | DEFG & ABcd | e4 | f2 g2 & a4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "480/69/480 960/71/480 1440/72/480 1920/74/480 4320/81/1920");
+    tx_score_free(s);
+    s = tune(H4, "C\nC D E F & G | A B c d & e f | g4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "0/67/480 480/76/480 960/77/480");
+    tx_score_free(s);
+    /* an overlay runs across a line end to the bar line; ties stay within the overlay voice */
+    s = tune(H4, "C\nCDEF & GA\nBc | d4 | e4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "0/67/480 480/69/480 960/71/480 1440/72/480");
+    CHECK_STR(track_notes(s, 0), "0/60/480 480/62/480 960/64/480 1440/65/480 1920/74/1920 3840/76/1920");
+    tx_score_free(s);
+    s = tune(H4, "C\nCDE F- & GAB c- | F D E G & c A B c |]\n", NULL);
+    CHECK_STR(track_notes(s, 0), "0/60/480 480/62/480 960/64/480 1440/65/960 2400/62/480 2880/64/480 3360/67/480");
+    CHECK_STR(track_notes(s, 1), "0/67/480 480/69/480 960/71/480 1440/72/960 2400/69/480 2880/71/480 3360/72/480");
+    tx_score_free(s);
+    /* (& ... &): from the start of the bar where (& stands, across bar lines */
+    s = tune(H4, "C\nC D (& E F | G A B c & e f | g a b c' &) | d4 |]\n", NULL);
+    CHECK_STR(track_notes(s, 1), "0/76/480 480/77/480 960/79/480 1440/81/480 1920/83/480 2400/84/480");
+    CHECK_STR(track_notes(s, 0), "0/60/480 480/62/480 960/64/480 1440/65/480 1920/67/480 2400/69/480 "
+                                 "2880/71/480 3360/72/480 3840/74/1920");
+    tx_score_free(s);
+    /* overlay tracks come in the order they are first used */
+    s = tune(H4, "C\nV:1\nC4 | D4 |\nV:2\nC,4 | D,4 & F,4 |\nV:1\nE4 & G4 | F4 |]\nV:2\nE,4 | F,4 |]\n", NULL);
+    CHECK_INT(s ? s->n_tracks : 0, 4);
+    CHECK_STR(s ? s->tracks[2].name : NULL, "2 &1");
+    CHECK_STR(track_notes(s, 2), "1920/53/1920");
+    CHECK_STR(track_notes(s, 3), "3840/67/1920");
+    CHECK_STR(track_notes(s, 1), "0/48/1920 1920/50/1920 3840/52/1920 5760/53/1920");
+    tx_score_free(s);
+}
+
+/* +: continues the field line before it (ABC 2.1 section 3.3), with a space between the parts */
+static void test_field_continuation(void)
+{
+    tx_score *s = tune("T:The Long\n+:Title\nW:first words\n% a comment\n+:and more\n" H8,
+                       "C\nA B c d|\nw:la la\n+:lu li\nT:part\n+:two\n", NULL);
+    CHECK_STR(tx_score_meta(s, "title"), "The Long Title");
+    CHECK_STR(tx_score_meta(s, "abc:W"), "first words and more");
+    const tx_text *t = find_text(s, TX_TEXT_LYRIC, "lu");
+    CHECK(t && t->tick == 480);
+    t = find_text(s, TX_TEXT_LYRIC, "li");
+    CHECK(t && t->tick == 720);
+    CHECK(find_text(s, TX_TEXT_MARKER, "part two") != NULL);
+    CHECK_STR(notes(s), "0/69/240 240/71/240 480/72/240 720/74/240");
+    tx_score_free(s);
+    /* abc2midi ignores +: after K: (and the other fields that change the music); ABC 2.1 joins it */
+    expect(H4, "C\n+:transpose=2\nC D|", "0/60/480 480/62/480");
+    tx_abc_options o;
+    tx_abc_options_init(&o);
+    o.standard_continuation = 1;
+    s = tune(H4, "C\n+:transpose=2\nC D|", &o);
+    CHECK_STR(notes(s), "0/62/480 480/64/480");
+    tx_score_free(s);
+    /* a +: line with no field before it is passed over */
+    expect(H4, "C\nC D|\n+:E F\nG|", "0/60/480 480/62/480 960/67/480");
+}
+
 static void test_file_and_errors(void)
 {
     const char *text =
@@ -342,6 +443,8 @@ int main(void)
     RUN(test_ornaments);
     RUN(test_texts_and_meta);
     RUN(test_voices);
+    RUN(test_overlay);
+    RUN(test_field_continuation);
     RUN(test_file_and_errors);
     RUN(test_written_bars);
     RUN(test_bad_input);

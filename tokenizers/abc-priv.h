@@ -216,6 +216,19 @@ typedef struct voice {
     int hornpipe;          /* R:hornpipe in 2/4 or 4/4: abc2midi swings pairs of short notes */
     long horn_first;       /* a note that may open a hornpipe pair, -1 if none */
     long chord_line, chord_col;
+    size_t nbars;          /* bar events written so far (a parent counts its bars for its overlays) */
+    /* voice overlay (&): a parent voice's state */
+    int ov_depth;          /* '&' signs since the last bar line: the overlay level being written */
+    int ov_paren;          /* inside (& ... &) */
+    size_t ov_paren_bar;   /* the parent's bar count where (& was written */
+    /* an overlay voice's state (abc2midi plays each overlay level as a voice of its own) */
+    int overlay_of;        /* 1 + the parent voice's index; 0 for a voice of the tune */
+    int ov_level;          /* 1 for the first '&' of a bar, 2 for the second ... */
+    size_t ov_seg;         /* the parent's bar segment the overlay is in (segment k ends at bar k) */
+    int ov_visited;        /* the overlay has written music in that segment */
+    size_t ov_scan;        /* parent events read by the overlay's synchronisation so far */
+    size_t ov_bars;        /* parent bars among them */
+    rat ov_pos, ov_seg_start; /* the parent's position there, and where its segment began */
 } voice;
 
 /* Buffers kept from one tune to the next, so that a file of many tunes does not allocate per tune. */

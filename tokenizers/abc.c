@@ -2,13 +2,13 @@
  * body, the written form of each tune, and the public API.
  *
  * The reader works in two passes per tune. The first (this file) reads the text in written order into
- * one event list per voice: note groups with their pitches already resolved (key signature, bar
- * accidentals, transposition) and their exact lengths as fractions of a whole note, rests, bar lines,
- * part labels, and the changes of meter, key and tempo. The second (abc-perf.c) walks each voice in
- * performance order and writes notes at exact fractional times; this file converts them to ticks
- * (rounding down, as abc2midi does) and builds the score. What abc2midi does is taken from its
- * observable output (notes, onsets, durations). This file is not the ABC writer and not the ABC text
- * tokenizer.
+ * one event list per voice (each level of voice overlay `&` is a voice of its own): note groups with
+ * their pitches already resolved (key signature, bar accidentals, transposition) and their exact
+ * lengths as fractions of a whole note, rests, bar lines, part labels, and the changes of meter, key
+ * and tempo. The second (abc-perf.c) walks each voice in performance order and writes notes at exact
+ * fractional times; this file converts them to ticks (rounding down, as abc2midi does) and builds the
+ * score. What abc2midi does is taken from its observable output (notes, onsets, durations). This file
+ * is not the ABC writer and not the ABC text tokenizer.
  */
 #include "abc-priv.h"
 
@@ -36,6 +36,7 @@ static const char TOKEN_PATTERN[] =
     "|(*:c)\\["
     "|(*:C)\\](\\d{0,7})(/*)(\\d{0,7})"
     "|(*:t)\\((\\d{1,3})(?::(\\d{0,3}))?(?::(\\d{0,3}))?"
+    "|(*:v)(\\(&|&\\)|&)"
     "|(*:s)\\.?[()]"
     "|(*:T)\\.?-"
     "|(*:B)(>{1,3}|<{1,3})"
@@ -287,13 +288,12 @@ static void voice_reset_bar(voice *v)
     }
 }
 
-static voice *voice_get(tune_ctx *c, const char *id, size_t n)
+/* A new voice with the header's defaults; NULL when the tune failed (too many voices, memory). May
+ * move c->voices: callers hold indices, not pointers, across it. */
+static voice *voice_new(tune_ctx *c, const char *id, size_t n)
 {
     if (n >= sizeof c->voices->id)
         n = sizeof c->voices->id - 1;
-    for (size_t i = 0; i < c->n_voices; i++)
-        if (strlen(c->voices[i].id) == n && memcmp(c->voices[i].id, id, n) == 0)
-            return &c->voices[i];
     if (c->n_voices >= TX_ABC_MAX_VOICES) {
         tx_abc_fail(c, 0, 0, "limit: more than %d voices", TX_ABC_MAX_VOICES);
         return NULL;
@@ -337,6 +337,17 @@ static voice *voice_get(tune_ctx *c, const char *id, size_t n)
     return v;
 }
 
+/* The voice named id, created when new. Overlay voices are not found by name. */
+static voice *voice_get(tune_ctx *c, const char *id, size_t n)
+{
+    if (n >= sizeof c->voices->id)
+        n = sizeof c->voices->id - 1;
+    for (size_t i = 0; i < c->n_voices; i++)
+        if (!c->voices[i].overlay_of && strlen(c->voices[i].id) == n && memcmp(c->voices[i].id, id, n) == 0)
+            return &c->voices[i];
+    return voice_new(c, id, n);
+}
+
 static ev *push_ev(tune_ctx *c, voice *v, int kind, long line, long col)
 {
     if (c->n_events++ >= TX_ABC_MAX_EVENTS) {
@@ -356,6 +367,121 @@ static ev *push_ev(tune_ctx *c, voice *v, int kind, long line, long col)
     e->line = line;
     e->col = col;
     return e;
+}
+
+/* ---- voice overlay (&) ----
+ *
+ * abc2midi plays each overlay level of a voice as a voice of its own, on a track of its own created
+ * when it is first used (so tracks come in the order voices and overlays first appear), and so does
+ * tactus. What abc2midi's output shows: the overlay of a bar starts where that bar starts in the
+ * overlay voice, which holds, for every bar of its parent that had no overlay, a rest as long as that
+ * bar and a copy of the parent's bar line (so repeats and endings play the overlay too); an overlay
+ * shorter than its bar is not padded, so the next overlay starts early; an overlay runs to the next
+ * bar line, across line ends; it starts with its parent's key, unit length and meter and without the
+ * accidentals of the parent's bar. (& ... &) starts the overlay at the start of the bar where (&
+ * stands (not at the (& itself) and lets it run across bar lines up to &). */
+
+/* Brings overlay voice oi up to its parent's bar `target`: rests for the parent's bars it has no
+ * music in, copies of the parent's bar lines and part labels. */
+static void overlay_sync(tune_ctx *c, size_t oi, size_t target)
+{
+    voice *o = &c->voices[oi];
+    const voice *p = &c->voices[o->overlay_of - 1];
+    size_t j = o->ov_scan;
+    /* only whole bars of the parent are read: their lengths are final (broken rhythm and hornpipe
+     * pairs never reach across a bar line) */
+    while (j < p->n && o->ov_bars < target && !c->failed) {
+        const ev *e = &p->evs[j++];
+        if (e->kind == E_NOTE || e->kind == E_REST) {
+            o->ov_pos = rat_add(o->ov_pos, e->len);
+            continue;
+        }
+        if (e->kind != E_BAR && e->kind != E_PART)
+            continue;
+        if (o->ov_bars < o->ov_seg) {
+            /* a bar the overlay wrote itself, inside (& ... &) */
+            if (e->kind == E_BAR) {
+                o->ov_bars++;
+                o->ov_seg_start = o->ov_pos;
+            }
+            continue;
+        }
+        if (!o->ov_visited && rat_cmp(o->ov_pos, o->ov_seg_start) > 0) {
+            ev *r = push_ev(c, o, E_REST, e->line, e->col);
+            if (!r)
+                return;
+            r->len = r->wlen = rat_sub(o->ov_pos, o->ov_seg_start);
+            o->pos = rat_add(o->pos, r->len);
+            o->last_group = (long)(r - o->evs);
+        }
+        o->ov_seg_start = o->ov_pos;
+        ev *b = push_ev(c, o, e->kind, e->line, e->col);
+        if (!b)
+            return;
+        b->a = e->a;
+        b->b = e->b;
+        if (e->kind == E_BAR) {
+            o->ov_bars++;
+            o->ov_seg++;
+            o->ov_visited = 0;
+            o->nbars++;
+            o->bar_at = o->pos;
+            o->broken = rat_make(0, 1);
+            o->horn_first = -1;
+            voice_reset_bar(o);
+        }
+    }
+    o->ov_scan = j;
+}
+
+/* '&': the next overlay level of voice pi takes the notes that follow. */
+static void overlay_enter(tune_ctx *c, size_t pi, long line, long col)
+{
+    voice *p = &c->voices[pi];
+    int level = ++p->ov_depth;
+    size_t target = p->ov_paren ? p->ov_paren_bar : p->nbars;
+    size_t oi = c->n_voices;
+    for (size_t i = 0; i < c->n_voices; i++)
+        if (c->voices[i].overlay_of == (int)pi + 1 && c->voices[i].ov_level == level) {
+            oi = i;
+            break;
+        }
+    if (oi == c->n_voices) {
+        if (c->n_voices >= TX_ABC_MAX_VOICES) {
+            tx_abc_fail(c, line, col, "limit: more than %d voices and overlay levels", TX_ABC_MAX_VOICES);
+            return;
+        }
+        char id[sizeof p->id];
+        memcpy(id, p->id, sizeof id);
+        voice *o = voice_new(c, id, strlen(id));
+        if (!o)
+            return;
+        p = &c->voices[pi];   /* voice_new may have moved the array */
+        o->overlay_of = (int)pi + 1;
+        o->ov_level = level;
+        snprintf(o->name, sizeof o->name, "%.40s &%d", p->name[0] ? p->name : p->id, level);
+        o->ov_pos = o->ov_seg_start = rat_make(0, 1);
+    }
+    voice *o = &c->voices[oi];
+    overlay_sync(c, oi, target);
+    memcpy(o->key_acc, p->key_acc, sizeof o->key_acc);
+    o->fifths = p->fifths;
+    o->mode = p->mode;
+    o->transpose = p->transpose;
+    o->octave = p->octave;
+    o->unit = p->unit;
+    o->mnum = p->mnum;
+    o->mden = p->mden;
+    o->hornpipe = p->hornpipe;
+    o->broken = rat_make(0, 1);
+    o->broken_prev = -1;
+    o->horn_first = -1;
+    o->tup_left = 0;
+    o->deco = 0;
+    o->bar_at = o->pos;
+    o->ov_visited = 1;
+    voice_reset_bar(o);
+    c->cur = oi;
 }
 
 /* ---- lengths ---- */
@@ -1082,11 +1208,25 @@ static void music_line(tune_ctx *c, const char *line, size_t linelen, long ln)
                 tx_abc_fail(c, ln, col, "bar line inside a chord");
                 return;
             }
+            if (v->overlay_of) {
+                if (c->voices[v->overlay_of - 1].ov_paren) {
+                    /* inside (& ... &) the overlay keeps its own bars */
+                    v->ov_seg++;
+                    v->ov_visited = 1;
+                } else {
+                    /* a bar line ends the overlay; the bar belongs to the parent */
+                    c->cur = (size_t)(v->overlay_of - 1);
+                    v = &c->voices[c->cur];
+                }
+            }
             ev *e = push_ev(c, v, E_BAR, ln, col);
             if (!e)
                 return;
             e->a = (int)flags;
             e->b = (int)endings;
+            v->nbars++;
+            if (!v->overlay_of)
+                v->ov_depth = 0;
             if (flags)
                 voice_reset_bar(v);
             v->broken = rat_make(0, 1);
@@ -1252,6 +1392,30 @@ static void music_line(tune_ctx *c, const char *line, size_t linelen, long ln)
         case '%':
             end = linelen;
             break;
+        case 'v': {
+            /* voice overlay: (&  &  &) */
+            size_t pi = v->overlay_of ? (size_t)(v->overlay_of - 1) : c->cur;
+            if (v->in_chord || v->in_grace) {
+                warn(c, ln, col, "'&' inside a chord or grace notes ignored");
+                break;
+            }
+            if (line[ov[2]] == '(') {
+                if (v->overlay_of) {
+                    warn(c, ln, col, "'(&' inside an overlay ignored");
+                    break;
+                }
+                v->ov_paren = 1;
+                v->ov_paren_bar = v->nbars;
+                v->ov_depth = 0;
+            } else if (G(1) == 2) {
+                c->cur = pi;
+                c->voices[pi].ov_paren = 0;
+                c->voices[pi].ov_depth = 0;
+            } else {
+                overlay_enter(c, pi, ln, col);
+            }
+            break;
+        }
         case 's':
             /* abc2midi drops decorations that a slur's opening separates from their note */
             if (line[end - 1] == '(')
@@ -1272,6 +1436,8 @@ static void music_line(tune_ctx *c, const char *line, size_t linelen, long ln)
 static void lyric_line(tune_ctx *c, const char *val, long ln)
 {
     voice *v = &c->voices[c->cur];
+    if (v->overlay_of)   /* a line that ended inside an overlay: the words go to its parent */
+        v = &c->voices[v->overlay_of - 1];
     size_t ei = v->lyric_from;
     const char *p = val;
     while (*p) {
@@ -1353,6 +1519,49 @@ static const char *field_value(const char *s, size_t n, char *buf, size_t cap, i
     size_t len = e - i < cap - 1 ? e - i : cap - 1;
     memcpy(buf, s + i, len);
     buf[len] = 0;
+    return buf;
+}
+
+/* A field's value joined with the +: lines that continue it (ABC 2.1, section 3.3 "field
+ * continuation": the parts are joined with a space, so a continued w: line adds syllables). Comment
+ * lines between them are skipped. *last is set to the last line used; the value is cut at cap.
+ * abc2midi reads +: as a continuation of w: only and ignores it after the fields that change the
+ * music (K: L: M: Q: V: P: I:); so does tactus unless standard_continuation is set: those +: lines
+ * are then passed over with a warning. */
+static const char *field_joined(tune_ctx *c, const line_t *ls, size_t n, size_t i, size_t *last, char *buf,
+                                size_t cap, int strip_comment)
+{
+    int join = c->opt->standard_continuation || !strchr("KLMQVPI", ls[i].s[0]);
+    field_value(ls[i].s, ls[i].n, buf, cap, strip_comment);
+    size_t len = strlen(buf);
+    *last = i;
+    for (size_t k = i + 1; k < n; k++) {
+        const char *s = ls[k].s;
+        size_t m = ls[k].n;
+        if (m >= 1 && s[0] == '%' && !(m >= 2 && s[1] == '%'))
+            continue;
+        if (!(m >= 2 && s[0] == '+' && s[1] == ':'))
+            break;
+        *last = k;
+        if (!join) {
+            warn(c, ls[k].no, 1, "+: continuing %c: ignored, as abc2midi ignores it", ls[i].s[0]);
+            continue;
+        }
+        if (len + 2 >= cap)
+            continue;   /* full: the rest is cut off */
+        char *part = buf + len + 1;
+        field_value(s, m, part, cap - len - 1, strip_comment);
+        size_t pl = strlen(part);
+        if (pl == 0) {
+            buf[len] = 0;
+        } else if (len == 0) {
+            memmove(buf, part, pl + 1);
+            len = pl;
+        } else {
+            buf[len] = ' ';
+            len += 1 + pl;
+        }
+    }
     return buf;
 }
 
@@ -1576,9 +1785,14 @@ static void parse_tune(tune_ctx *c, const line_t *hdr, size_t nhdr, const line_t
             if (c->in_body) {
                 if (is_field(s, len)) {
                     char f = s[0];
-                    const char *val = field_value(s, len, buf, sizeof buf, f != 'w' && f != 'W');
+                    size_t last;
+                    const char *val = field_joined(c, ls, n, i, &last, buf, sizeof buf, f != 'w' && f != 'W');
+                    i = last;
                     voice *v = &c->voices[c->cur];
                     switch (f) {
+                    case '+':
+                        warn(c, ln, 1, "+: without a field line before it ignored");
+                        break;
                     case 'w':
                         lyric_line(c, val, ln);
                         break;
@@ -1627,7 +1841,14 @@ static void parse_tune(tune_ctx *c, const line_t *hdr, size_t nhdr, const line_t
             char f = s[0];
             if (f == 'X')
                 continue;
-            const char *val = field_value(s, len, buf, sizeof buf, 1);
+            if (f == '+') {
+                if (pass == 1)
+                    warn(c, ln, 1, "+: without a field line before it ignored");
+                continue;
+            }
+            size_t last;
+            const char *val = field_joined(c, ls, n, i, &last, buf, sizeof buf, 1);
+            i = last;
             header_field(c, f, val, ln);
             if (f == 'K' && pass == 1)
                 start_body(c);
@@ -1639,6 +1860,12 @@ static void parse_tune(tune_ctx *c, const line_t *hdr, size_t nhdr, const line_t
         tx_abc_fail(c, lines[0].no, 1, "tune without a K: field");
         return;
     }
+    /* overlays follow their parents to the end, so that repeats after their last music play them */
+    for (size_t i = 0; i < c->n_voices && !c->failed; i++)
+        if (c->voices[i].overlay_of)
+            overlay_sync(c, i, c->voices[c->voices[i].overlay_of - 1].nbars);
+    if (c->failed)
+        return;
     for (size_t i = 0; i < c->n_voices; i++)
         if (c->voices[i].in_grace) {
             tx_abc_fail(c, lines[nl - 1].no, 1, "unterminated grace notes");

@@ -5,13 +5,16 @@
  * the `P:` play order are expanded into performance order, ties are joined, tuplets and broken rhythm
  * applied, the rolls `~` and trills `T` played out as abc2midi plays them, grace notes kept but flagged
  * TX_NOTE_GRACE (they take no time), chord symbols, annotations, decorations and lyrics kept as texts.
- * Each `V:` voice becomes one track. The written bar structure (bar lines, repeat signs, endings) is
+ * Each `V:` voice becomes one track, and so does each level of voice overlay (`&`, `(& ... &)`) of a
+ * voice, as abc2midi plays it (its track comes after the tracks that exist when it is first used).
+ * The written bar structure (bar lines, repeat signs, endings) is
  * kept beside the score in tx_abc_tune.bars.
  *
  * Where abc2midi departs from the ABC 2.1 standard, tactus follows abc2midi by default and offers the
  * standard as an option (tx_abc_options): accidentals carry to every octave of their letter until the
  * bar line (standard: only the octave written); a chord's length is its outer length when written,
- * else its first note's (standard: inner lengths times the outer length).
+ * else its first note's (standard: inner lengths times the outer length); a +: line continues the
+ * text fields only (standard: every field).
  *
  * A tune with an error is reported (with line and column: "tune.abc:12:7: message") and skipped; the
  * other tunes are still read. The block at the end declares the writer (tokenizers/abc-write.c); the ABC
@@ -41,6 +44,8 @@ typedef struct tx_abc_options {
     int standard_accidentals;  /* 1: an accidental holds for its octave only (ABC 2.1) */
     int standard_chords;       /* 1: chord notes keep their own lengths times the outer length */
     int written_order;         /* 1: play repeats and endings once, as written, and ignore P: order */
+    int standard_continuation; /* 1: a +: line continues any field (ABC 2.1); 0: as abc2midi, only
+                                  text fields (T: w: W: ...), not K: L: M: Q: V: P: I: */
     long tune;                 /* > 0: read only the tunes with this X: number */
 } tx_abc_options;
 
