@@ -349,6 +349,7 @@ int tx_chord_identify(unsigned pc_mask, int bass, tx_chord *out)
     out->quality = best_q;
     out->bass = bass;
     out->n_pitches = n;
+    out->pcs = pc_mask;
     out->inversion = bi == 0 ? 0 : bi == d->third ? 1 : bi == d->fifth ? 2 : bi == d->seventh ? 3 : -1;
     tx_chord_spell(out, -1, -1);
     return 0;
@@ -456,6 +457,22 @@ const char *tx_chord_roman(const tx_chord *c, int tonic, int mode, char *buf)
     unsigned scale = key_scale(mode);
     unsigned rel = rotate_down(rotate_down(qualities[c->quality].mask, (12 - c->root) % 12), tonic);
     int diatonic = (rel & ~scale) == 0;
+    /* the augmented sixths over the flat sixth degree, told apart by the exact pitch-class set seen
+     * from the tonic: b6 1 #4 (Italian), plus 2 (French), plus b3 (German). The identifier names
+     * them otherwise (Ab7 for the German sixth in C, Ab7 without its fifth for the Italian, Ab7 with
+     * an added D for the French), so the set is what counts, not the quality. */
+    if (c->pcs && ((c->bass - tonic) % 12 + 12) % 12 == 8) {
+        unsigned set = rotate_down(c->pcs & 0xfff, tonic);
+        const unsigned it = (1u << 8) | (1u << 0) | (1u << 6);
+        const char *aug6 = set == it                 ? "It6"
+                           : set == (it | (1u << 2)) ? "Fr43"
+                           : set == (it | (1u << 3)) ? "Ger65"
+                                                     : NULL;
+        if (aug6) {
+            snprintf(buf, 24, "%s", aug6);
+            return buf;
+        }
+    }
     /* the Neapolitan: a major triad on the lowered second */
     if (d == 1 && c->quality == TX_CHORD_MAJOR) {
         snprintf(buf, 24, "N%s", c->inversion == 1 ? "6" : "");
@@ -488,6 +505,26 @@ const char *tx_chord_roman(const tx_chord *c, int tonic, int mode, char *buf)
     put_numeral(buf, 24, numeral, minor_third(c->quality));
     put_figures(buf, 24, c);
     return buf;
+}
+
+void tx_analyze_romans(tx_chord *chords, size_t n, int tonic, int mode)
+{
+    for (size_t i = 0; i < n; i++)
+        tx_chord_roman(&chords[i], tonic, mode, chords[i].roman);
+    if (mode != TX_MODE_MAJOR && mode != TX_MODE_MINOR)
+        return;
+    tonic = ((tonic % 12) + 12) % 12;
+    int dominant = (tonic + 7) % 12;
+    /* the cadential 6/4: I64 (i64) straight into V or V7 over the same bass. The dominant after it
+     * keeps its own numeral, as in RomanText's "Cad64 V". */
+    for (size_t i = 0; i + 1 < n; i++) {
+        const tx_chord *c = &chords[i], *v = &chords[i + 1];
+        int tonic_triad = c->root == tonic && (c->quality == TX_CHORD_MAJOR || c->quality == TX_CHORD_MINOR);
+        int v_after = v->root == dominant && (v->quality == TX_CHORD_MAJOR || v->quality == TX_CHORD_DOMINANT7);
+        if (tonic_triad && c->inversion == 2 && c->bass == dominant && v_after && v->bass == dominant
+            && v->onset == c->end)
+            snprintf(chords[i].roman, sizeof chords[i].roman, "Cad64");
+    }
 }
 
 /* Walks the onset slices of s: for each distinct onset of a pitched note, the notes sounding there.
@@ -672,7 +709,8 @@ int tx_analyze_cadences(const tx_score *s, const tx_chord *chords, size_t n_chor
 
 static const char *const vl_names[TX_VL_NKINDS] = {
     "parallel fifth", "parallel octave", "contrary fifth", "contrary octave", "hidden fifth",
-    "hidden octave", "voice crossing",
+    "hidden octave", "voice crossing", "voice overlap", "spacing", "range", "unresolved leading tone",
+    "unresolved seventh",
 };
 
 const char *tx_vl_kind_name(int kind)
@@ -686,7 +724,7 @@ static int add_finding(tx_vl_result *out, size_t *cap, int kind, tx_tick tick, i
     out->counts[kind]++;
     if (tx_grow((void **)&out->findings, cap, out->n_findings + 1, sizeof *out->findings))
         return -1;
-    out->findings[out->n_findings++] = (tx_vl_finding){kind, tick, va, vb, fa, fb, ta, tb};
+    out->findings[out->n_findings++] = (tx_vl_finding){kind, tick, va, vb, fa, fb, ta, tb, -1, -1};
     return 0;
 }
 
@@ -726,6 +764,54 @@ static int line_pitch(const tx_score *s, voice_line *v, tx_tick t, int *now, int
     return 0;
 }
 
+/* Four-part ranges (soprano, alto, tenor, bass) as MIDI keys: C4-G5, G3-C5, C3-G4, E2-C4, the ranges
+ * Aldwell & Schachter (Harmony and Voice Leading) give for four-part writing, without the step
+ * beyond them that the book allows now and then. Kostka & Payne (Tonal Harmony) are a little wider
+ * in places; the stricter set is the one taught first. */
+static const int satb_range[4][2] = {{60, 79}, {55, 72}, {48, 67}, {40, 60}};
+
+/* The leading-tone and seventh rules at a change of chord (prev: the pitches just before t, cur: at
+ * t, older: the pitch each voice had before prev; order: the voices, highest first). -1 when out of
+ * memory. */
+static int check_resolutions(tx_vl_result *out, size_t *cap, const tx_chord *from, const tx_chord *to, int tonic,
+                             int mode, tx_tick t, const int *order, int nv, const int *prev, const int *cur,
+                             const int *older)
+{
+    int lt = (tonic + 11) % 12;
+    int df = ((from->root - tonic) % 12 + 12) % 12;
+    int dominant = (df == 7 && (from->quality == TX_CHORD_MAJOR || from->quality == TX_CHORD_DOMINANT7
+                                || from->quality == TX_CHORD_DOMINANT9))
+                   || (df == 11 && (from->quality == TX_CHORD_DIMINISHED || from->quality == TX_CHORD_DIMINISHED7
+                                    || from->quality == TX_CHORD_HALF_DIMINISHED7));
+    int tonic_triad = to->root == tonic && ((mode == TX_MODE_MAJOR && to->quality == TX_CHORD_MAJOR)
+                                            || (mode == TX_MODE_MINOR && (to->quality == TX_CHORD_MINOR
+                                                                          || to->quality == TX_CHORD_MAJOR)));
+    int seventh = qualities[from->quality].seventh;
+    int sev_pc = seventh >= 0 && to->root != from->root ? (from->root + seventh) % 12 : -1;
+    for (int k = 0; k < nv; k++) {
+        int v = order[k], p = prev[v], c = cur[v];
+        if (p < 0 || c < 0)
+            continue;   /* a voice that rests on either side has no resolution to judge */
+        if (dominant && tonic_triad && p % 12 == lt) {
+            /* up a semitone to the tonic; an inner voice may fall a major third to the fifth instead
+             * (the textbooks' "frustrated" leading tone, common in Bach's inner voices) */
+            int inner = k > 0 && k < nv - 1;
+            if (c != p + 1 && !(inner && c == p - 4)
+                && add_finding(out, cap, TX_VL_UNRESOLVED_LEADING_TONE, t, v, -1, p, -1, c, -1))
+                return -1;
+        }
+        /* a "seventh" reached by step and left by step upwards is an ascending passing tone or a lower
+         * neighbour that chordify read into the chord, not a chordal seventh: left alone. On the
+         * sixteenth grid of the chorales this removes most of what would be counted (see
+         * test-analyze-jsb.c). */
+        int o = older[v], step_in = o >= 0 && abs(p - o) >= 1 && abs(p - o) <= 2, step_up = c - p >= 1 && c - p <= 2;
+        if (sev_pc >= 0 && p % 12 == sev_pc && c != p && c != p - 1 && c != p - 2 && !(step_in && step_up)
+            && add_finding(out, cap, TX_VL_UNRESOLVED_SEVENTH, t, v, -1, p, -1, c, -1))
+            return -1;
+    }
+    return 0;
+}
+
 int tx_analyze_voice_leading(const tx_score *s, tx_vl_result *out, tx_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -737,11 +823,20 @@ int tx_analyze_voice_leading(const tx_score *s, tx_vl_result *out, tx_error *err
     size_t *count = tx_calloc(nt, sizeof *count);
     int *order = tx_calloc(nt, sizeof *order);     /* voices with notes, highest mean first */
     int *prev = tx_calloc(nt, sizeof *prev), *cur = tx_calloc(nt, sizeof *cur);
+    int *wide = tx_calloc(nt, sizeof *wide);       /* per upper pair: more than an octave apart now */
+    int *last = tx_malloc(nt * sizeof *last), *older = tx_malloc(nt * sizeof *older);   /* each voice's
+                                                      latest pitch, and the one before it (-1: rest) */
+    int out_of_range[4] = {0, 0, 0, 0};
     tx_tick *times = NULL;
     size_t n_times = 0, cap_times = 0;
+    tx_chord *chords = NULL;
+    tx_key_segment *keys = NULL;
+    size_t n_chords = 0, n_keys = 0, ci = 0, ki = 0;
     int rc = TX_OK;
-    if (!lines || !mean || !count || !order || !prev || !cur)
+    if (!lines || !mean || !count || !order || !prev || !cur || !wide || !last || !older)
         goto oom;
+    for (size_t v = 0; v < nt; v++)
+        last[v] = older[v] = -1;
     for (size_t i = 0; i < s->n_notes; i++)
         if (pitched(s, &s->notes[i]))
             count[s->notes[i].track]++;
@@ -775,6 +870,10 @@ int tx_analyze_voice_leading(const tx_score *s, tx_vl_result *out, tx_error *err
         }
     if (nv < 2)
         goto done;
+    /* chords and local keys for the resolution rules; both fail only when out of memory */
+    if (tx_analyze_chords(s, &chords, &n_chords, err)
+        || tx_analyze_local_keys(s, TX_KEY_DEFAULT, 8, &keys, &n_keys, err))
+        goto oom;
     int top = order[0], bottom = order[nv - 1];
     for (size_t ti = 0; ti < n_times; ti++) {
         tx_tick t = times[ti];
@@ -805,6 +904,54 @@ int tx_analyze_voice_leading(const tx_score *s, tx_vl_result *out, tx_error *err
                     goto oom;
             }
         }
+        /* adjacent voices: overlap (not where they cross, which is reported as a crossing), and
+         * spacing in every pair but the lowest */
+        for (int k = 0; k + 1 < nv; k++) {
+            int a = order[k], b = order[k + 1];
+            int pa = prev[a], pb = prev[b], ca = cur[a], cb = cur[b];
+            int crossed = (ca >= 0 && cb >= 0 && ca < cb) || (pa >= 0 && pb >= 0 && pa < pb);
+            int up = pa >= 0 && pb >= 0 && cb >= 0 && cb != pb && cb > pa;     /* lower above upper's last */
+            int down = pa >= 0 && pb >= 0 && ca >= 0 && ca != pa && ca < pb;   /* upper below lower's last */
+            if ((up || down) && !crossed && add_finding(out, &cap, TX_VL_OVERLAP, t, a, b, pa, pb, ca, cb))
+                goto oom;
+            if (k + 2 < nv) {
+                int w = ca >= 0 && cb >= 0 && ca - cb > 12;
+                if (w && !wide[k] && add_finding(out, &cap, TX_VL_SPACING, t, a, b, pa, pb, ca, cb))
+                    goto oom;
+                wide[k] = w;
+            }
+        }
+        /* ranges in four parts: one finding where a voice leaves its range; a rest does not end the
+         * excursion, a note inside the range does */
+        if (nv == 4)
+            for (int k = 0; k < 4; k++) {
+                int v = order[k], c = cur[v];
+                if (c < 0)
+                    continue;
+                int o = c < satb_range[k][0] || c > satb_range[k][1];
+                if (o && !out_of_range[k]) {
+                    if (add_finding(out, &cap, TX_VL_RANGE, t, v, -1, -1, -1, c, -1))
+                        goto oom;
+                    out->findings[out->n_findings - 1].low = satb_range[k][0];
+                    out->findings[out->n_findings - 1].high = satb_range[k][1];
+                }
+                out_of_range[k] = o;
+            }
+        /* a change of chord at t, straight from the chord before: leading tone and seventh */
+        while (ci < n_chords && chords[ci].onset < t)
+            ci++;
+        if (ci > 0 && ci < n_chords && chords[ci].onset == t && chords[ci - 1].end == t && n_keys) {
+            while (ki + 1 < n_keys && keys[ki + 1].start <= t)
+                ki++;
+            if (check_resolutions(out, &cap, &chords[ci - 1], &chords[ci], keys[ki].tonic, keys[ki].mode, t, order, nv,
+                                  prev, cur, older))
+                goto oom;
+        }
+        for (int k = 0; k < nv; k++)
+            if (cur[order[k]] != last[order[k]]) {
+                older[order[k]] = last[order[k]];
+                last[order[k]] = cur[order[k]];
+            }
     }
     goto done;
 oom:
@@ -823,7 +970,12 @@ done:
     tx_free(order);
     tx_free(prev);
     tx_free(cur);
+    tx_free(wide);
+    tx_free(last);
+    tx_free(older);
     tx_free(times);
+    tx_free(chords);
+    tx_free(keys);
     return rc;
 }
 
@@ -1084,10 +1236,9 @@ int tx_analyze(const tx_score *s, const tx_analyze_options *opt, tx_analysis **o
         return rc;
     }
     if (a->key.found) {
-        for (size_t i = 0; i < a->n_chords; i++) {
+        for (size_t i = 0; i < a->n_chords; i++)
             tx_chord_spell(&a->chords[i], a->key.best.tonic, a->key.best.mode);
-            tx_chord_roman(&a->chords[i], a->key.best.tonic, a->key.best.mode, a->chords[i].roman);
-        }
+        tx_analyze_romans(a->chords, a->n_chords, a->key.best.tonic, a->key.best.mode);
         if ((rc = tx_analyze_cadences(s, a->chords, a->n_chords, a->key.best.tonic, a->key.best.mode, &a->cadences,
                                       &a->n_cadences, err))) {
             tx_analysis_free(a);
@@ -1177,12 +1328,23 @@ int tx_analysis_json(const tx_analysis *a, const tx_score *s, tx_buf *b)
         const tx_vl_finding *f = &a->vl.findings[i];
         tx_buf_printf(b, "%s{\"kind\": \"%s\", \"at\": \"%s\", \"tick\": %" PRId64 ", \"voices\": [", i ? ", " : "",
                       tx_vl_kind_name(f->kind), tx_analyze_place(s, f->tick, place), f->tick);
+        /* one voice (range, leading tone, seventh) or two; "" for a pitch that is not there */
         json_voice(b, s, f->voice_a);
-        tx_buf_puts(b, ", ");
-        json_voice(b, s, f->voice_b);
-        tx_buf_printf(b, "], \"from\": [\"%s\", \"%s\"], ", f->from_a >= 0 ? tx_pitch_name(f->from_a, 0, p1) : "",
-                      f->from_b >= 0 ? tx_pitch_name(f->from_b, 0, p2) : "");
-        tx_buf_printf(b, "\"to\": [\"%s\", \"%s\"]}", tx_pitch_name(f->to_a, 0, p1), tx_pitch_name(f->to_b, 0, p2));
+        if (f->voice_b >= 0) {
+            tx_buf_puts(b, ", ");
+            json_voice(b, s, f->voice_b);
+        }
+        tx_buf_printf(b, "], \"from\": [\"%s\"", f->from_a >= 0 ? tx_pitch_name(f->from_a, 0, p1) : "");
+        if (f->voice_b >= 0)
+            tx_buf_printf(b, ", \"%s\"", f->from_b >= 0 ? tx_pitch_name(f->from_b, 0, p2) : "");
+        tx_buf_printf(b, "], \"to\": [\"%s\"", f->to_a >= 0 ? tx_pitch_name(f->to_a, 0, p1) : "");
+        if (f->voice_b >= 0)
+            tx_buf_printf(b, ", \"%s\"", f->to_b >= 0 ? tx_pitch_name(f->to_b, 0, p2) : "");
+        tx_buf_putc(b, ']');
+        if (f->kind == TX_VL_RANGE && f->low >= 0)
+            tx_buf_printf(b, ", \"range\": [\"%s\", \"%s\"]", tx_pitch_name(f->low, 0, p1),
+                          tx_pitch_name(f->high, 0, p2));
+        tx_buf_putc(b, '}');
     }
     const tx_stats *st = &a->stats;
     tx_buf_puts(b, "]}, \"statistics\": {");

@@ -4,8 +4,9 @@
  * `tactus analyze --json` and other fronts.
  *
  * This is not a full harmonic grammar: roman numerals are read against one key (no tonicization
- * beyond secondary dominants, no cadential 6/4 or augmented sixths), phrases are found from rests
- * only, and surprisal (which needs a model) is not here. Drum tracks and grace notes are left out of
+ * beyond secondary dominants; the cadential 6/4 and the augmented sixths are the only labels read
+ * from context or from the exact pitch-class set), phrases are found from rests only, and surprisal
+ * (which needs a model) is not here. Drum tracks and grace notes are left out of
  * every analysis. Voices are the score's tracks.
  *
  * Ownership: tx_analyze() gives the caller a tx_analysis to free with tx_analysis_free(); functions
@@ -109,8 +110,10 @@ typedef struct tx_chord {
     int inversion;        /* 0 root position, 1 third, 2 fifth, 3 seventh in the bass; -1 another tone */
     int n_pitches;        /* distinct pitch classes sounding */
     char name[24];        /* "C", "Am7", "G7/B", "F#dim", "Bbsus4" ... */
-    char roman[24];       /* against the global key ("V65", "ii6", "V7/V", "N6"); tx_analyze fills it,
-                             "" elsewhere */
+    char roman[24];       /* against the global key ("V65", "ii6", "V7/V", "N6", "Cad64", "Ger65");
+                             tx_analyze fills it, "" elsewhere */
+    unsigned pcs;         /* the pitch classes sounding where the chord starts, a bit per class (the
+                             augmented sixths are told apart by them); 0 when unknown */
 } tx_chord;
 
 /* "major", "minor", "diminished", ... */
@@ -118,7 +121,8 @@ TX_API const char *tx_chord_quality_name(int quality);
 /* The intervals above the root, a bit per semitone (bit 0 is the root). */
 TX_API unsigned tx_chord_quality_mask(int quality);
 /* Names a pitch-class set (bit pc set for each class present) over a bass pitch class. Returns 0 and
- * fills *out (onset and end left alone), or -1 when fewer than two classes sound or nothing fits. */
+ * fills *out (onset, end and roman left alone; pcs set to the set), or -1 when fewer than two classes
+ * sound or nothing fits. */
 TX_API int tx_chord_identify(unsigned pc_mask, int bass, tx_chord *out);
 /* Rewrites c->name with the spelling of a key (sharps in sharp keys, flats in flat keys; G# in A
  * minor); key_tonic -1 gives the spelling without a key (sharps, but Eb, Ab and Bb).
@@ -129,8 +133,18 @@ TX_API void tx_chord_spell(tx_chord *c, int key_tonic, int key_mode);
  * major-seventh and half-diminished chords, figured-bass inversions (6, 64; 7, 65, 43, 42),
  * secondary dominants and leading-tone chords of diatonic degrees (V7/V, viio7/ii), the Neapolitan
  * (N6), b / # for other chromatic roots; minor keys read against harmonic minor plus the subtonic.
- * Not yet: cadential 6/4, augmented sixths, local keys. "" when mode is neither major nor minor. */
+ * The augmented sixths with the flat sixth degree in the bass and the sharp fourth above it are named
+ * as music21 and RomanText name them, from c->pcs (exactly these classes, doublings aside): "It6"
+ * (b6 1 #4), "Fr43" (b6 1 2 #4), "Ger65" (b6 1 b3 #4); with another bass they get the numeral of the
+ * chord the identifier found. Pitch classes cannot tell Ger65 from V7/bII over the same bass: both
+ * read as Ger65. The cadential 6/4 needs the next chord: tx_analyze_romans.
+ * Not yet: local keys. "" when mode is neither major nor minor. */
 TX_API const char *tx_chord_roman(const tx_chord *c, int tonic, int mode, char *buf);
+/* Fills the roman member of chords[0..n) in a key (tx_chord_roman), then names each cadential 6/4
+ * "Cad64", as music21 and RomanText do: a tonic triad (I or i) in second inversion, the fifth degree
+ * in the bass, followed at once by V or V7 over the same bass note class (the V keeps its "V" or
+ * "V7"). A mode other than major or minor leaves every roman "". */
+TX_API void tx_analyze_romans(tx_chord *chords, size_t n, int tonic, int mode);
 /* Chords on every onset slice of s (the notes sounding at each onset), merged where consecutive slices
  * give the same chord. A slice of one or two pitch classes that all belong to the chord before it
  * (sounding until at most a quarter note earlier) continues that chord, so broken chords and
@@ -174,16 +188,30 @@ enum tx_vl_kind {
     TX_VL_HIDDEN_FIFTH,           /* outer voices: same direction into a fifth, the upper one leaping */
     TX_VL_HIDDEN_OCTAVE,
     TX_VL_CROSSING,               /* a voice goes below the voice under it (voices ordered by mean pitch) */
+    /* Added later; the kinds above keep their numbers. */
+    TX_VL_OVERLAP,                /* adjacent voices, not crossed: one moves above the previous pitch of
+                                     the voice above it, or below the previous pitch of the voice below */
+    TX_VL_SPACING,                /* more than an octave between adjacent voices, the lowest pair (tenor
+                                     and bass in four parts) left out; once where it begins */
+    TX_VL_RANGE,                  /* four voices only: a note outside the voice's range (soprano C4-G5,
+                                     alto G3-C5, tenor C3-G4, bass E2-C4); once per excursion */
+    TX_VL_UNRESOLVED_LEADING_TONE,/* V, V7 or viio(7) to I (minor: i or I) of the local key: the voice
+                                     on the leading tone at the change does not rise a semitone to the
+                                     tonic (an inner voice may fall a major third to the fifth instead) */
+    TX_VL_UNRESOLVED_SEVENTH,     /* a seventh chord followed by a chord on another root: the voice on the
+                                     chordal seventh does not fall by step or stay (a suspension) */
     TX_VL_NKINDS
 };
 
 /* Intervals are counted in semitones modulo 12 (7: fifth, 0: octave or unison), as on a sixteenth
- * grid; a move counts only where both voices change pitch, and both must sound before and after. */
+ * grid; a move counts only where both voices change pitch, and both must sound before and after.
+ * Range, leading-tone and seventh findings name one voice: voice_b, from_b and to_b are -1. */
 typedef struct tx_vl_finding {
     int kind;             /* enum tx_vl_kind */
-    tx_tick tick;         /* where the second sonority starts */
-    int voice_a, voice_b; /* track indices; a is the upper voice */
-    int from_a, from_b, to_a, to_b;   /* the pitches before and after */
+    tx_tick tick;         /* where the second sonority starts (range: the note out of range) */
+    int voice_a, voice_b; /* track indices; a is the upper voice; b -1 for one-voice kinds */
+    int from_a, from_b, to_a, to_b;   /* the pitches before and after (-1: none, or not sounding) */
+    int low, high;        /* TX_VL_RANGE: the voice's range as MIDI keys; -1 for other kinds */
 } tx_vl_finding;
 
 typedef struct tx_vl_result {
@@ -191,10 +219,14 @@ typedef struct tx_vl_result {
     size_t counts[TX_VL_NKINDS];
 } tx_vl_result;
 
-/* "parallel fifth", "parallel octave", "contrary fifth", ... */
+/* "parallel fifth", "parallel octave", "contrary fifth", "contrary octave", "hidden fifth",
+ * "hidden octave", "voice crossing", "voice overlap", "spacing", "range", "unresolved leading tone",
+ * "unresolved seventh". */
 TX_API const char *tx_vl_kind_name(int kind);
 /* Voice-leading findings between every pair of non-drum tracks that have notes; each track is read as
- * one line (its highest sounding note). Caller frees out->findings with tx_free. */
+ * one line (its highest sounding note), voices ordered by mean pitch (in four parts: soprano, alto,
+ * tenor, bass). The leading-tone and seventh rules read the chords of tx_analyze_chords and the local
+ * keys of tx_analyze_local_keys (default profile, 8 bars). Caller frees out->findings with tx_free. */
 TX_API int tx_analyze_voice_leading(const tx_score *s, tx_vl_result *out, tx_error *err);
 
 /* ---- statistics ---- */

@@ -34,6 +34,25 @@ contains "$tmp/out" "perfect authentic cadence, D7 (V7) to G (I)"
 expect 0 "$bin" analyze --json --tune 3 "$abc"
 contains "$tmp/out" '"cadences": [{"kind": "perfect authentic", "at": "2:3"'
 contains "$tmp/out" '"roman": "IV"' 
+# four voices on a sixteenth grid (CSV), a quarter note a row: I IV Cad64 V I, then IV with the soprano
+# at A5 (out of range), V, and I with the soprano's leading tone falling to G4 (unresolved)
+{ echo "note0,note1,note2,note3"
+  for r in 72,67,64,48 72,69,65,53 72,67,64,55 71,67,62,55 72,67,64,48 81,69,65,53 71,67,62,55 67,64,60,48; do
+      printf '%s\n%s\n%s\n%s\n' "$r" "$r" "$r" "$r"
+  done; } >"$tmp/satb.csv"
+expect 0 "$bin" analyze --json "$tmp/satb.csv"
+contains "$tmp/out" '"roman": "Cad64"'
+contains "$tmp/out" '"range": 1, "unresolved leading tone": 1, "unresolved seventh": 0}'
+contains "$tmp/out" '{"kind": "range", "at": "2:2", "tick": 20, "voices": ["soprano"], "from": [""], "to": ["A5"], "range": ["C4", "G5"]}'
+contains "$tmp/out" '{"kind": "unresolved leading tone", "at": "2:4", "tick": 28, "voices": ["soprano"], "from": ["B4"], "to": ["G4"]}'
+expect 0 "$bin" analyze --explain "$tmp/satb.csv"
+contains "$tmp/out" "bar:beat 2:2: range: soprano sings A5, outside its range C4-G5"
+contains "$tmp/out" "bar:beat 2:4: unresolved leading tone in soprano: B4 goes to G4 at the tonic chord, not up to C5"
+expect 0 "$bin" analyze "$tmp/satb.csv"
+contains "$tmp/out" "1 range, 1 unresolved leading tone, 0 unresolved sevenths"
+contains "$tmp/out" "2:4: unresolved leading tone, soprano, B4 to G4"
+expect 0 "$bin" analyze --explain --tune 1 "$abc"
+contains "$tmp/out" "Voice leading: no parallel, contrary or hidden fifths or octaves, no crossings or overlaps"
 expect 1 "$bin" analyze --tune 9 "$abc"
 contains "$tmp/err" "tactus: $abc: no tune with X: number 9"
 expect 2 "$bin" analyze --profile nonsense "$abc"

@@ -274,10 +274,60 @@ static void test_roman(void)
     check_roman((int[]){11, 2, 5}, 3, 11, 9, m, "iio");
     check_roman((int[]){2, 5, 9}, 3, 5, 9, m, "iv6");
     check_roman((int[]){11, 3, 6}, 3, 11, 9, m, "V/V");
+    /* augmented sixths over the flat sixth: Ab C F# (It), + D (Fr), + Eb (Ger); in A minor F A D#;
+     * the same classes over another bass are not read as one */
+    check_roman((int[]){8, 0, 6}, 3, 8, 0, M, "It6");
+    check_roman((int[]){8, 0, 2, 6}, 4, 8, 0, M, "Fr43");
+    check_roman((int[]){8, 0, 3, 6}, 4, 8, 0, M, "Ger65");
+    check_roman((int[]){5, 9, 3}, 3, 5, 9, m, "It6");
+    check_roman((int[]){5, 9, 11, 3}, 4, 5, 9, m, "Fr43");
+    check_roman((int[]){5, 9, 0, 3}, 4, 5, 9, m, "Ger65");
+    check_roman((int[]){8, 0, 3, 6}, 4, 0, 0, M, "bVI65");
+    check_roman((int[]){5, 8, 0}, 3, 8, 0, m, "iv6");
     tx_chord c;
     char buf[24];
     CHECK_INT(tx_chord_identify(pcs((int[]){0, 4, 7}, 3), 0, &c), 0);
     CHECK_STR(tx_chord_roman(&c, 0, TX_MODE_DORIAN, buf), "");
+}
+
+/* The cadential 6/4: I64 straight into V (or V7) over the same bass; not before IV, not after a gap */
+static void test_cadential_64(void)
+{
+    static const int sets[][4] = {{7, 0, 4, -1}, {7, 11, 2, -1}, {0, 4, 7, -1}, {7, 11, 2, 5}, {5, 9, 0, -1}};
+    tx_chord c[5];
+    for (int i = 0; i < 5; i++) {
+        int n = sets[i][3] < 0 ? 3 : 4;
+        CHECK_INT(tx_chord_identify(pcs(sets[i], n), sets[i][0], &c[i]), 0);
+    }
+    /* C/G G C | C/G G7 | C/G F */
+    tx_chord seq[8] = {c[0], c[1], c[2], c[0], c[3], c[0], c[4], c[2]};
+    for (int i = 0; i < 8; i++) {
+        seq[i].onset = i * 4;
+        seq[i].end = i * 4 + 4;
+    }
+    tx_analyze_romans(seq, 8, 0, TX_MODE_MAJOR);
+    CHECK_STR(seq[0].roman, "Cad64");
+    CHECK_STR(seq[1].roman, "V");
+    CHECK_STR(seq[2].roman, "I");
+    CHECK_STR(seq[3].roman, "Cad64");
+    CHECK_STR(seq[4].roman, "V7");
+    CHECK_STR(seq[5].roman, "I64");
+    CHECK_STR(seq[6].roman, "IV");
+    seq[0].end = 3;   /* a rest before the V: no cadential 6/4 */
+    tx_analyze_romans(seq, 8, 0, TX_MODE_MAJOR);
+    CHECK_STR(seq[0].roman, "I64");
+    /* in C minor: Cm/G to G */
+    tx_chord m[2];
+    CHECK_INT(tx_chord_identify(pcs((int[]){7, 0, 3}, 3), 7, &m[0]), 0);
+    CHECK_INT(tx_chord_identify(pcs((int[]){7, 11, 2}, 3), 7, &m[1]), 0);
+    m[0].onset = 0;
+    m[0].end = m[1].onset = 4;
+    m[1].end = 8;
+    tx_analyze_romans(m, 2, 0, TX_MODE_MINOR);
+    CHECK_STR(m[0].roman, "Cad64");
+    CHECK_STR(m[1].roman, "V");
+    tx_analyze_romans(m, 2, 0, TX_MODE_DORIAN);
+    CHECK_STR(m[0].roman, "");
 }
 
 static void test_chordify(void)
@@ -462,6 +512,144 @@ static void test_voice_leading(void)
     CHECK_INT(tx_analyze_voice_leading(s, &vl, NULL), TX_OK);
     CHECK_INT(vl.n_findings, 0);
     tx_score_free(s);
+}
+
+/* Four voices as (soprano, alto, tenor, bass) rows, a quarter note each (0: a rest), tracks named. */
+static tx_score *satb(const int (*p)[4], int n)
+{
+    static const char *const names[4] = {"soprano", "alto", "tenor", "bass"};
+    tx_score *s = tx_score_new(4);
+    for (int v = 0; v < 4; v++)
+        tx_score_add_track(s, names[v], 0, v, 0, NULL);
+    tx_score_add_timesig(s, 0, 4, 4);
+    for (int i = 0; i < n; i++)
+        for (int v = 0; v < 4; v++)
+            if (p[i][v] > 0)
+                tx_score_add_note(s, i * 4, 4, p[i][v], 80, v, 0);
+    tx_score_sort(s);
+    return s;
+}
+
+/* The count of one kind in the findings of s (which it frees), and the first finding of that kind. */
+static size_t vl_count(tx_score *s, int kind, tx_vl_finding *first)
+{
+    tx_vl_result vl;
+    CHECK_INT(tx_analyze_voice_leading(s, &vl, NULL), TX_OK);
+    size_t n = 0;
+    for (size_t i = 0; i < vl.n_findings; i++)
+        if (vl.findings[i].kind == kind && n++ == 0 && first)
+            *first = vl.findings[i];
+    CHECK_INT(n, vl.counts[kind]);
+    tx_free(vl.findings);
+    tx_score_free(s);
+    return n;
+}
+
+static void test_vl_overlap_spacing_range(void)
+{
+    tx_vl_finding f;
+    /* overlap: the upper voice falls to E4, below the F4 the lower voice has just left, without
+     * crossing it (the lower voice goes to C4) */
+    static const int ov[][2] = {{72, 65}, {64, 60}};
+    CHECK_INT(vl_count(two_voices(ov, 2), TX_VL_OVERLAP, &f), 1);
+    CHECK_INT(f.tick, 4);
+    CHECK_INT(f.voice_a, 0);
+    CHECK_INT(f.voice_b, 1);
+    CHECK_INT(f.from_b, 65);
+    CHECK_INT(f.to_a, 64);
+    CHECK_INT(f.low, -1);
+    /* and the lower voice rising above where the upper one was */
+    static const int ov2[][2] = {{67, 60}, {72, 69}};
+    CHECK_INT(vl_count(two_voices(ov2, 2), TX_VL_OVERLAP, NULL), 1);
+    /* not: both move but stay clear of each other's last pitch; and a crossing is a crossing only */
+    static const int no[][2] = {{72, 65}, {67, 60}};
+    CHECK_INT(vl_count(two_voices(no, 2), TX_VL_OVERLAP, NULL), 0);
+    static const int cr[][2] = {{72, 65}, {60, 64}};
+    CHECK_INT(vl_count(two_voices(cr, 2), TX_VL_OVERLAP, NULL), 0);
+
+    /* spacing: soprano and alto 15 semitones apart for two chords (one finding), close, then wide
+     * again (a second); the tenor two octaves above the bass is no spacing fault */
+    static const int sp[][4] = {{79, 64, 55, 48}, {81, 65, 57, 50}, {72, 64, 55, 48}, {79, 64, 55, 48}};
+    CHECK_INT(vl_count(satb(sp, 4), TX_VL_SPACING, &f), 2);
+    CHECK_INT(f.tick, 0);
+    CHECK_INT(f.voice_a, 0);
+    CHECK_INT(f.voice_b, 1);
+    CHECK_INT(f.to_a - f.to_b, 15);
+    static const int sp2[][4] = {{72, 67, 64, 43}, {74, 67, 62, 43}};
+    CHECK_INT(vl_count(satb(sp2, 2), TX_VL_SPACING, NULL), 0);
+    /* alto and tenor apart too */
+    static const int sp3[][4] = {{76, 72, 55, 48}};
+    CHECK_INT(vl_count(satb(sp3, 1), TX_VL_SPACING, &f), 1);
+    CHECK_INT(f.voice_a, 1);
+    CHECK_INT(f.voice_b, 2);
+
+    /* range: the soprano at A5 for two notes (one excursion), back to G5 (inside), up to A5 again
+     * after a rest in the middle of the next excursion; the bass at D2 once */
+    static const int rg[][4] = {{81, 67, 60, 48}, {81, 65, 60, 50}, {79, 64, 60, 48}, {81, 65, 57, 38},
+                                {0, 65, 57, 41}, {81, 64, 55, 43}};
+    CHECK_INT(vl_count(satb(rg, 6), TX_VL_RANGE, &f), 3);
+    CHECK_INT(f.voice_a, 0);
+    CHECK_INT(f.voice_b, -1);
+    CHECK_INT(f.to_a, 81);
+    CHECK_INT(f.low, 60);
+    CHECK_INT(f.high, 79);
+    static const int rg2[][4] = {{79, 72, 67, 40}, {60, 55, 48, 60}};   /* every voice at its limits */
+    CHECK_INT(vl_count(satb(rg2, 2), TX_VL_RANGE, NULL), 0);
+    /* three voices: no ranges, whatever the notes */
+    tx_score *three = new_score(3);
+    tx_score_add_note(three, 0, 4, 96, 80, 0, 0);
+    tx_score_add_note(three, 0, 4, 84, 80, 1, 0);
+    tx_score_add_note(three, 0, 4, 24, 80, 2, 0);
+    tx_score_sort(three);
+    CHECK_INT(vl_count(three, TX_VL_RANGE, NULL), 0);
+}
+
+static void test_vl_resolutions(void)
+{
+    tx_vl_finding f;
+    /* C major, I IV V I (each a quarter note, twice so the key is clear): the soprano's B4 rises to C5 */
+    static const int good[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {71, 67, 62, 55}, {72, 67, 64, 48},
+                                  {72, 67, 64, 48}, {72, 69, 65, 53}, {71, 67, 62, 55}, {72, 67, 64, 48}};
+    CHECK_INT(vl_count(satb(good, 8), TX_VL_UNRESOLVED_LEADING_TONE, NULL), 0);
+    /* the soprano falls from B4 to G4 at the last tonic: an outer voice may not */
+    static const int bad[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {71, 67, 62, 55}, {72, 67, 64, 48},
+                                 {72, 67, 64, 48}, {72, 69, 65, 53}, {71, 67, 62, 55}, {67, 64, 60, 48}};
+    CHECK_INT(vl_count(satb(bad, 8), TX_VL_UNRESOLVED_LEADING_TONE, &f), 1);
+    CHECK_INT(f.tick, 28);
+    CHECK_INT(f.voice_a, 0);
+    CHECK_INT(f.from_a, 71);
+    CHECK_INT(f.to_a, 67);
+    /* the alto (an inner voice) falls from B4 to G4, the fifth of I: allowed; to E4: not */
+    static const int inner[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {74, 71, 67, 55}, {72, 67, 64, 48},
+                                   {72, 67, 64, 48}, {72, 69, 65, 53}, {74, 71, 67, 55}, {72, 67, 64, 48}};
+    CHECK_INT(vl_count(satb(inner, 8), TX_VL_UNRESOLVED_LEADING_TONE, NULL), 0);
+    static const int inner2[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {74, 71, 67, 55}, {72, 67, 64, 48},
+                                    {72, 67, 64, 48}, {72, 69, 65, 53}, {74, 71, 67, 55}, {72, 64, 60, 48}};
+    CHECK_INT(vl_count(satb(inner2, 8), TX_VL_UNRESOLVED_LEADING_TONE, &f), 1);
+    CHECK_INT(f.voice_a, 1);
+    CHECK_INT(f.to_a, 64);
+
+    /* V7 to I: the alto's F4 (the seventh, reached by a leap from A4) falls to E4 */
+    static const int sev[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {71, 65, 62, 55}, {72, 64, 60, 48},
+                                 {72, 67, 64, 48}, {72, 69, 60, 53}, {71, 65, 62, 55}, {72, 64, 60, 48}};
+    CHECK_INT(vl_count(satb(sev, 8), TX_VL_UNRESOLVED_SEVENTH, NULL), 0);
+    /* ... rises to G4 instead: unresolved (the leading tone still resolves) */
+    static const int sev2[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {71, 67, 62, 55}, {72, 64, 60, 48},
+                                  {72, 67, 64, 48}, {72, 69, 60, 53}, {71, 65, 62, 55}, {72, 67, 64, 48}};
+    CHECK_INT(vl_count(satb(sev2, 8), TX_VL_UNRESOLVED_SEVENTH, &f), 1);
+    CHECK_INT(f.tick, 28);
+    CHECK_INT(f.voice_a, 1);
+    CHECK_INT(f.from_a, 65);
+    CHECK_INT(f.to_a, 67);
+    CHECK_INT(vl_count(satb(sev2, 8), TX_VL_UNRESOLVED_LEADING_TONE, NULL), 0);
+    /* ... held into the next chord as a suspension: not reported */
+    static const int sev3[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {71, 67, 62, 55}, {72, 64, 60, 48},
+                                  {72, 67, 64, 48}, {72, 69, 60, 53}, {71, 65, 62, 55}, {72, 65, 60, 48}};
+    CHECK_INT(vl_count(satb(sev3, 8), TX_VL_UNRESOLVED_SEVENTH, NULL), 0);
+    /* ... reached by step from E4 and left by step up to G4: a passing tone, not a chordal seventh */
+    static const int pass[][4] = {{72, 67, 64, 48}, {72, 69, 65, 53}, {71, 64, 62, 55}, {71, 65, 62, 55},
+                                  {72, 67, 64, 48}, {72, 69, 60, 53}, {71, 65, 62, 55}, {72, 64, 60, 48}};
+    CHECK_INT(vl_count(satb(pass, 8), TX_VL_UNRESOLVED_SEVENTH, NULL), 0);
 }
 
 static void test_stats(void)
@@ -665,9 +853,12 @@ int main(void)
     RUN(test_local_keys);
     RUN(test_chord_identify);
     RUN(test_roman);
+    RUN(test_cadential_64);
     RUN(test_chordify);
     RUN(test_cadences);
     RUN(test_voice_leading);
+    RUN(test_vl_overlap_spacing_range);
+    RUN(test_vl_resolutions);
     RUN(test_stats);
     RUN(test_json);
     RUN(test_awkward);

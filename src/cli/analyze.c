@@ -92,6 +92,17 @@ static void print_text(analyze_ctx *c, const tx_score_item *it, const tx_analysi
     tx_buf_putc(b, '\n');
     for (size_t i = 0; i < a->vl.n_findings && (long)i < c->max_list; i++) {
         const tx_vl_finding *f = &a->vl.findings[i];
+        if (f->voice_b < 0) {   /* one voice: range, leading tone, seventh */
+            tx_buf_printf(b, "  %-12s %s: %s, %s", "", tx_analyze_place(s, f->tick, place), tx_vl_kind_name(f->kind),
+                          voice_name(s, f->voice_a, va));
+            if (f->from_a >= 0)
+                tx_buf_printf(b, ", %s", tx_pitch_name(f->from_a, 0, p1));
+            tx_buf_printf(b, "%s %s", f->from_a >= 0 ? " to" : ",", tx_pitch_name(f->to_a, 0, p1));
+            if (f->kind == TX_VL_RANGE)
+                tx_buf_printf(b, " (range %s-%s)", tx_pitch_name(f->low, 0, p1), tx_pitch_name(f->high, 0, p2));
+            tx_buf_putc(b, '\n');
+            continue;
+        }
         tx_buf_printf(b, "  %-12s %s: %s, %s and %s", "", tx_analyze_place(s, f->tick, place), tx_vl_kind_name(f->kind),
                       voice_name(s, f->voice_a, va), voice_name(s, f->voice_b, vb));
         if (f->from_a >= 0 && f->from_b >= 0)
@@ -125,12 +136,54 @@ static const char *const degree_names[12] = {"tonic", "minor second", "second", 
                                              "fourth", "tritone", "fifth", "minor sixth", "major sixth",
                                              "minor seventh", "major seventh"};
 
+/* One voice-leading finding as a sentence. */
+static void explain_finding(tx_buf *b, const tx_score *s, const tx_vl_finding *f)
+{
+    char place[48], p1[16], p2[16], p3[16], p4[16], va[24], vb[24];
+    const char *a = voice_name(s, f->voice_a, va);
+    tx_buf_printf(b, "  bar:beat %s: ", tx_analyze_place(s, f->tick, place));
+    switch (f->kind) {
+    case TX_VL_RANGE:
+        tx_buf_printf(b, "range: %s sings %s, outside its range %s-%s\n", a, tx_pitch_name(f->to_a, 0, p1),
+                      tx_pitch_name(f->low, 0, p2), tx_pitch_name(f->high, 0, p3));
+        return;
+    case TX_VL_UNRESOLVED_LEADING_TONE:
+        tx_buf_printf(b, "unresolved leading tone in %s: %s goes to %s at the tonic chord, not up to %s\n", a,
+                      tx_pitch_name(f->from_a, 0, p1), tx_pitch_name(f->to_a, 0, p2),
+                      tx_pitch_name(f->from_a + 1, 0, p3));
+        return;
+    case TX_VL_UNRESOLVED_SEVENTH:
+        tx_buf_printf(b, "unresolved seventh in %s: %s, the seventh of the chord before, goes to %s, not down "
+                      "by step\n", a, tx_pitch_name(f->from_a, 0, p1), tx_pitch_name(f->to_a, 0, p2));
+        return;
+    default:
+        break;
+    }
+    const char *v2 = voice_name(s, f->voice_b, vb);
+    tx_buf_printf(b, "%s between %s and %s", tx_vl_kind_name(f->kind), a, v2);
+    if (f->kind == TX_VL_CROSSING)
+        tx_buf_printf(b, ": %s goes to %s, below %s\n", a, tx_pitch_name(f->to_a, 0, p1),
+                      tx_pitch_name(f->to_b, 0, p2));
+    else if (f->kind == TX_VL_SPACING)
+        tx_buf_printf(b, ": %s and %s are %d semitones apart, more than an octave\n", tx_pitch_name(f->to_a, 0, p1),
+                      tx_pitch_name(f->to_b, 0, p2), f->to_a - f->to_b);
+    else if (f->kind == TX_VL_OVERLAP && f->to_b > f->from_a)
+        tx_buf_printf(b, ": %s rises to %s, above %s, which %s has just left\n", v2, tx_pitch_name(f->to_b, 0, p1),
+                      tx_pitch_name(f->from_a, 0, p2), a);
+    else if (f->kind == TX_VL_OVERLAP)
+        tx_buf_printf(b, ": %s falls to %s, below %s, which %s has just left\n", a, tx_pitch_name(f->to_a, 0, p1),
+                      tx_pitch_name(f->from_b, 0, p2), v2);
+    else
+        tx_buf_printf(b, ": %s-%s moves to %s-%s\n", tx_pitch_name(f->from_a, 0, p1), tx_pitch_name(f->from_b, 0, p2),
+                      tx_pitch_name(f->to_a, 0, p3), tx_pitch_name(f->to_b, 0, p4));
+}
+
 /* --explain: sentences for students and teachers rather than a table. */
 static void print_explain(analyze_ctx *c, const tx_score_item *it, const tx_analysis *a)
 {
     tx_buf *b = &c->out;
     const tx_score *s = it->score;
-    char place[48], p1[16], p2[16], va[24], vb[24];
+    char place[48];
     if (it->format == TX_FORMAT_ABC)
         tx_buf_printf(b, "%s, tune %ld%s%s\n\n", c->path, it->number, *it->title ? ": " : "", it->title);
     else
@@ -189,21 +242,12 @@ static void print_explain(analyze_ctx *c, const tx_score_item *it, const tx_anal
     }
     if (a->vl.n_findings) {
         tx_buf_puts(b, "Voice leading:\n");
-        for (size_t i = 0; i < a->vl.n_findings; i++) {
-            const tx_vl_finding *f = &a->vl.findings[i];
-            tx_buf_printf(b, "  bar:beat %s: %s between %s and %s", tx_analyze_place(s, f->tick, place),
-                          tx_vl_kind_name(f->kind), voice_name(s, f->voice_a, va), voice_name(s, f->voice_b, vb));
-            if (f->kind == TX_VL_CROSSING)
-                tx_buf_printf(b, ": %s goes to %s, below %s\n", voice_name(s, f->voice_a, va),
-                              tx_pitch_name(f->to_a, 0, p1), tx_pitch_name(f->to_b, 0, p2));
-            else
-                tx_buf_printf(b, ": %s-%s moves to %s-%s\n", tx_pitch_name(f->from_a, 0, p1),
-                              tx_pitch_name(f->from_b, 0, p2), tx_pitch_name(f->to_a, 0, va),
-                              tx_pitch_name(f->to_b, 0, vb));
-        }
+        for (size_t i = 0; i < a->vl.n_findings; i++)
+            explain_finding(b, s, &a->vl.findings[i]);
         tx_buf_putc(b, '\n');
     } else {
-        tx_buf_puts(b, "Voice leading: no parallel, contrary or hidden fifths or octaves and no crossings.\n\n");
+        tx_buf_puts(b, "Voice leading: no parallel, contrary or hidden fifths or octaves, no crossings or overlaps, "
+                    "no wide spacing, no voice out of range, no unresolved leading tone or seventh.\n\n");
     }
 }
 
