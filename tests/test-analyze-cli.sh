@@ -67,6 +67,20 @@ printf 'MThd\0\0\0\6\0\1\0\2\1\340MTrk\0\0\0\20\0\220' >"$tmp/trunc.mid"
 expect 1 "$bin" analyze "$tmp/trunc.mid"
 contains "$tmp/err" "tactus: $tmp/trunc.mid: track 0, byte "
 
+# --surprisal: every note of the tune gets an information content, with the bundled model or another
+tunes=$src/corpora/prompts/melodies.abc
+expect 0 "$bin" analyze --surprisal --json --tune 1 "$tunes"
+cp "$tmp/out" "$tmp/sur.json"
+contains "$tmp/sur.json" '"surprisal": {"model": '
+contains "$tmp/sur.json" '"notes": 62, '
+n=$(grep -o '\], \[' "$tmp/sur.json" | wc -l)
+[ "$n" -eq 61 ] && ok || bad "--surprisal: $((n + 1)) per-note entries for 62 notes"
+m=$(sed -n 's/.*"mean_ic": \([0-9.]*\).*/\1/p' "$tmp/sur.json")
+[ -n "$m" ] && awk "BEGIN{exit !($m > 0.1 && $m < 20)}" && ok || bad "--surprisal: mean_ic '$m'"
+expect 0 "$bin" analyze --surprisal --explain --tune 2 "$tunes"
+contains "$tmp/out" "Surprisal: under the model"
+expect 1 "$bin" analyze --model "$tmp/missing.safetensors" "$tunes"
+
 # --help against the man page
 expect 0 "$bin" analyze --help
 if command -v mandoc >/dev/null 2>&1; then

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "analyze.h"
-#include "cli.h"
+#include "lm.h"
 
 static const char options[] =
     "  -j, --json           one JSON object per file (per tune for ABC) per line\n"
@@ -18,6 +18,8 @@ static const char options[] =
     "                       simple, bellman-budge, temperley-kostka-payne\n"
     "  -n, --max-list N     list at most N chords and N findings in the text report (default 16)\n"
     "  -e, --explain        a readable report: why this key, each cadence, each voice-leading finding\n"
+    "  -s, --surprisal      each note's information content and entropy under the bundled model\n"
+    "  -m, --model CKPT     the same under another checkpoint of tactus train\n"
     "  -h, --help           show this help\n";
 
 typedef struct analyze_ctx {
@@ -29,7 +31,86 @@ typedef struct analyze_ctx {
     tx_analyze_options opt;
     int status;
     tx_buf out;
+    cli_lm *lm;              /* --surprisal: the model, NULL otherwise */
 } analyze_ctx;
+
+/* ---- surprisal ---- */
+
+typedef struct surprisal {
+    cli_lm_note_ic *notes;
+    size_t n;
+    long bar_shift;          /* 1 when a pickup was padded: the tokenizer's bar 1 is the pickup, bar 0 */
+    double mean_ic, mean_entropy;
+    size_t top[5], n_top;    /* the most surprising notes, by pitch information content */
+} surprisal;
+
+/* Information content of every note of s under the model (s's pickup is padded for the tokenizer). */
+static int surprisal_of(cli_lm *lm, tx_score *s, surprisal *out, tx_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->bar_shift = cli_lm_pad_pickup(s) > 0;
+    int rc = cli_lm_surprisal(lm, s, &out->notes, &out->n, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < out->n; i++) {
+        out->mean_ic += out->notes[i].ic / (double)out->n;
+        out->mean_entropy += out->notes[i].entropy / (double)out->n;
+        /* insertion into the top five */
+        size_t k = out->n_top < 5 ? out->n_top++ : 4;
+        if (k == 4 && out->n_top == 5 && out->notes[out->top[4]].ic >= out->notes[i].ic && i >= 5)
+            continue;
+        while (k > 0 && out->notes[out->top[k - 1]].ic < out->notes[i].ic) {
+            out->top[k] = out->top[k - 1];
+            k--;
+        }
+        out->top[k] = i;
+    }
+    return TX_OK;
+}
+
+static void surprisal_json(const surprisal *u, const cli_lm *lm, tx_buf *b)
+{
+    char name[8];
+    tx_buf_puts(b, ", \"surprisal\": {\"model\": ");
+    tx_buf_json_string(b, lm->path);
+    tx_buf_printf(b, ", \"notes\": %zu, \"mean_ic\": %.4f, \"mean_entropy\": %.4f, \"most\": [", u->n, u->mean_ic,
+                  u->mean_entropy);
+    for (size_t i = 0; i < u->n_top; i++) {
+        const cli_lm_note_ic *no = &u->notes[u->top[i]];
+        tx_buf_printf(b, "%s{\"bar\": %ld, \"beat\": %.3g, \"pitch\": \"%s\", \"ic\": %.3f}", i ? ", " : "",
+                      no->bar - u->bar_shift, no->beat, tx_pitch_name(no->pitch, 0, name), no->ic);
+    }
+    tx_buf_puts(b, "], \"per_note\": [");
+    for (size_t i = 0; i < u->n; i++) {
+        const cli_lm_note_ic *no = &u->notes[i];
+        tx_buf_printf(b, "%s[%ld, %.4g, %d, %.3f, %.3f, %.3f]", i ? ", " : "", no->bar - u->bar_shift, no->beat,
+                      no->pitch, no->ic, no->entropy, no->ic_note);
+    }
+    tx_buf_puts(b, "]}");
+}
+
+static void surprisal_text(const surprisal *u, tx_buf *b, int explain)
+{
+    char name[8];
+    if (explain)
+        tx_buf_printf(b, "Surprisal: under the model, a pitch of this piece carries %.2f bits of information on "
+                      "average (how unexpected it was after everything before it), where the model expected "
+                      "%.2f bits of uncertainty. The most surprising notes:\n", u->mean_ic, u->mean_entropy);
+    else
+        tx_buf_printf(b, "  %-12s %.2f bits per pitch (entropy %.2f); most surprising:", "surprisal:", u->mean_ic,
+                      u->mean_entropy);
+    for (size_t i = 0; i < u->n_top; i++) {
+        const cli_lm_note_ic *no = &u->notes[u->top[i]];
+        if (explain)
+            tx_buf_printf(b, "  bar %ld, beat %.3g: %s, %.1f bits (the model expected %.1f bits of "
+                          "uncertainty there)\n", no->bar - u->bar_shift, no->beat, tx_pitch_name(no->pitch, 0, name),
+                          no->ic, no->entropy);
+        else
+            tx_buf_printf(b, "%s bar %ld beat %.3g %s %.1f", i ? "," : "", no->bar - u->bar_shift, no->beat,
+                          tx_pitch_name(no->pitch, 0, name), no->ic);
+    }
+    tx_buf_puts(b, explain ? "\n" : "\n");
+}
 
 static const char *voice_name(const tx_score *s, int v, char *buf)
 {
@@ -266,6 +347,9 @@ static int analyze_item(void *ud, tx_score_item *it)
     const char *msg = rc ? it->error->msg : NULL;
     if (!rc && (rc = tx_analyze(it->score, &c->opt, &a, &err)))
         msg = err.msg;
+    surprisal u = {NULL, 0, 0, 0, 0, {0}, 0};
+    if (!rc && c->lm && (rc = surprisal_of(c->lm, it->score, &u, &err)))
+        msg = err.msg;
     tx_buf *b = &c->out;
     tx_buf_reset(b);
     if (c->json) {
@@ -276,13 +360,20 @@ static int analyze_item(void *ud, tx_score_item *it)
         } else {
             tx_buf_puts(b, ", ");
             tx_analysis_json(a, it->score, b);
+            if (c->lm)
+                surprisal_json(&u, c->lm, b);
         }
         tx_buf_puts(b, "}\n");
     } else if (!rc && c->explain) {
         print_explain(c, it, a);
+        if (c->lm)
+            surprisal_text(&u, b, 1);
     } else if (!rc) {
         print_text(c, it, a);
+        if (c->lm)
+            surprisal_text(&u, b, 0);
     }
+    tx_free(u.notes);
     tx_analysis_free(a);
     return cli_emit_item(c->path, rc, msg, b, &c->status);
 }
@@ -295,6 +386,8 @@ int cmd_analyze(int argc, char **argv)
         {"profile", required_argument, NULL, 'p'},
         {"max-list", required_argument, NULL, 'n'},
         {"explain", no_argument, NULL, 'e'},
+        {"surprisal", no_argument, NULL, 's'},
+        {"model", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -303,11 +396,14 @@ int cmd_analyze(int argc, char **argv)
     ctx.tune = -1;
     ctx.max_list = 16;
     tx_analyze_options_init(&ctx.opt);
-    int c;
+    int c, surprise = 0;
+    const char *model = NULL;
     char *end;
-    while ((c = getopt_long(argc, argv, "jt:p:n:eh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jt:p:n:esm:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j': ctx.json = 1; break;
+        case 's': surprise = 1; break;
+        case 'm': model = optarg; surprise = 1; break;
         case 'e': ctx.explain = 1; break;
         case 't':
             ctx.tune = strtol(optarg, &end, 10);
@@ -329,6 +425,12 @@ int cmd_analyze(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("analyze", "no input files");
+    cli_lm lm;
+    if (surprise) {
+        if (cli_lm_open(&lm, model))
+            return EXIT_INPUT;
+        ctx.lm = &lm;
+    }
     for (int i = optind; i < argc; i++) {
         ctx.path = argv[i];
         ctx.matched = 0;
@@ -342,5 +444,7 @@ int cmd_analyze(int argc, char **argv)
         }
     }
     tx_buf_free(&ctx.out);
+    if (ctx.lm)
+        cli_lm_close(ctx.lm);
     return ctx.status;
 }

@@ -19,7 +19,8 @@ const tx_command tx_commands[] = {
      "tactus vocab train --tokenizer remi|remi+|abc --bpe N --out FILE [--config FILE] [-j N] "
      "[--min-frequency N] [--strip-text] [--strip-titles] [--keep-x] [--json] INPUT..."},
     {"analyze", cmd_analyze, "key, chords, voice leading and statistics of scores",
-     "tactus analyze [--json] [--tune N] [--profile NAME] [--max-list N] [--explain] FILE..."},
+     "tactus analyze [--json] [--tune N] [--profile NAME] [--max-list N] [--explain] [--surprisal] "
+     "[--model CKPT] FILE..."},
     {"corpus", cmd_corpus, "index and analyze a corpus in SQLite; search, query, statistics, shards",
      "tactus corpus --db FILE [options] index|analyze|search|query|stats|export [ARG...]"},
     {"train", cmd_train, "train a model on corpus shards; checkpoints resume exactly",

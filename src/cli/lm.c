@@ -565,3 +565,129 @@ int cli_render_file(const tx_score *s, const char *path, tx_tick from, tx_tick t
     }
     return EXIT_OK;
 }
+
+/* ---- surprisal ---- */
+
+/* log-softmax of logits (n) into lp, returning nothing; the largest logit is subtracted first */
+static void log_softmax(const float *logits, int n, double *lp)
+{
+    double mx = logits[0], sum = 0;
+    for (int i = 1; i < n; i++)
+        mx = logits[i] > mx ? logits[i] : mx;
+    for (int i = 0; i < n; i++)
+        sum += exp(logits[i] - mx);
+    double lse = mx + log(sum);
+    for (int i = 0; i < n; i++)
+        lp[i] = logits[i] - lse;
+}
+
+int cli_lm_surprisal(cli_lm *lm, const tx_score *s, cli_lm_note_ic **out, size_t *n_out, tx_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    tx_remi_seqs q = TX_REMI_SEQS_INIT;
+    int rc = tx_remi_encode(lm->r, s, &q, err);
+    if (rc)
+        return rc;
+    size_t n_body = q.n_seqs ? q.starts[1] : 0, n = n_body + (lm->bos >= 0);
+    int32_t *ids = tx_malloc((n + 1) * sizeof *ids);
+    double *lp = tx_malloc(((size_t)lm->remi_vocab + (size_t)tx_model_get_config(lm->m)->vocab_size) * sizeof *lp);
+    double *tok_ic = tx_malloc((n + 1) * sizeof *tok_ic), *tok_h = tx_malloc((n + 1) * sizeof *tok_h);
+    cli_lm_note_ic *notes = tx_calloc(n + 1, sizeof *notes);
+    if (!ids || !lp || !tok_ic || !tok_h || !notes) {
+        rc = tx_error_set(err, TX_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t k = 0;
+    if (lm->bos >= 0)
+        ids[k++] = lm->bos;
+    memcpy(ids + k, q.ids, n_body * sizeof *ids);
+    const int V = tx_model_get_config(lm->m)->vocab_size, C = lm->context;
+    /* every token's information content, from windows of the context sliding by half of it: a token
+     * is scored in the first window that gives it half a context of history (or all there is) */
+    for (size_t i = 0; i <= n; i++)
+        tok_ic[i] = tok_h[i] = -1;
+    size_t stride = (size_t)C / 2;
+    for (size_t w = 0; w + 1 < n; w += stride) {
+        int t = (int)(n - w - 1 < (size_t)C ? n - w - 1 : (size_t)C);
+        if ((rc = tx_model_forward(lm->m, ids + w, NULL, 1, t, NULL, err)))
+            goto done;
+        const float *logits = tx_model_logits(lm->m);
+        for (int p = w ? (int)stride - 1 : 0; p < t; p++) {
+            size_t target = w + (size_t)p + 1;
+            if (tok_ic[target] >= 0)
+                continue;
+            const char *tn = tx_remi_token(lm->r, ids[target]);
+            log_softmax(logits + (size_t)p * V, V, lp);
+            tok_ic[target] = -lp[ids[target]] / log(2.0);
+            if (strncmp(tn, "Pitch", 5) == 0) {
+                /* the entropy of the pitch the model expected there, over Pitch tokens renormalized */
+                double z = 0, h = 0;
+                for (int v = 0; v < lm->remi_vocab; v++)
+                    if (strncmp(tx_remi_token(lm->r, v), "Pitch", 5) == 0)
+                        z += exp(lp[v]);
+                for (int v = 0; v < lm->remi_vocab && z > 0; v++)
+                    if (strncmp(tx_remi_token(lm->r, v), "Pitch", 5) == 0 && lp[v] > -700) {
+                        double pv = exp(lp[v]) / z;
+                        h -= pv > 0 ? pv * log2(pv) : 0;
+                    }
+                tok_h[target] = h;
+            }
+        }
+        if (w + (size_t)t + 1 >= n)
+            break;
+    }
+    /* notes: a Pitch token with the Program before it and the Velocity and Duration after it; bar and
+     * position from the Bar and Position tokens */
+    int res = 1;
+    const tx_remi_config *rc_ = tx_remi_get_config(lm->r);
+    for (int i = 0; i < rc_->n_beat_res; i++)
+        res = rc_->beat_res[i].res > res ? rc_->beat_res[i].res : res;
+    long bar = 0;
+    int pos = 0, program = 0;
+    size_t nn = 0;
+    double group = 0;   /* IC of the tokens since the last note (position, program) */
+    for (size_t i = 0; i < n; i++) {
+        const char *tn = tx_remi_token(lm->r, ids[i]);
+        double ic = tok_ic[i] > 0 ? tok_ic[i] : 0;
+        if (!strcmp(tn, "Bar_None")) {
+            bar++;
+            pos = 0;
+        } else if (!strncmp(tn, "Position_", 9)) {
+            pos = atoi(tn + 9);
+        } else if (!strncmp(tn, "Program_", 8)) {
+            program = atoi(tn + 8);
+        } else if (!strncmp(tn, "Pitch", 5) && tok_ic[i] >= 0) {
+            const char *u = strchr(tn, '_');
+            cli_lm_note_ic *no = &notes[nn++];
+            no->bar = bar;
+            no->beat = 1.0 + (double)pos / res;
+            no->pitch = u ? atoi(u + 1) : 0;
+            no->program = program;
+            no->ic = tok_ic[i];
+            no->entropy = tok_h[i];
+            no->ic_note = group + ic;
+            for (size_t j = i + 1; j < n && j <= i + 2; j++) {   /* its velocity and duration */
+                const char *tj = tx_remi_token(lm->r, ids[j]);
+                if (strncmp(tj, "Velocity_", 9) && strncmp(tj, "Duration_", 9))
+                    break;
+                no->ic_note += tok_ic[j] > 0 ? tok_ic[j] : 0;
+            }
+            group = 0;
+            continue;
+        }
+        if (strncmp(tn, "Velocity_", 9) && strncmp(tn, "Duration_", 9))
+            group += !strcmp(tn, "Bar_None") ? 0 : ic;
+    }
+    *out = notes;
+    *n_out = nn;
+    notes = NULL;
+done:
+    tx_free(notes);
+    tx_free(ids);
+    tx_free(lp);
+    tx_free(tok_ic);
+    tx_free(tok_h);
+    tx_remi_seqs_free(&q);
+    return rc;
+}

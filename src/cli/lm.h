@@ -137,4 +137,21 @@ void cli_lm_remove_notes(tx_score *s, tx_tick from, tx_tick to);
  * to the end; from < 0: nothing marked). Prints the error and returns EXIT_INPUT on failure. */
 int cli_render_file(const tx_score *s, const char *path, tx_tick from, tx_tick to, const char *label);
 
+/* ---- surprisal ---- */
+
+/* One note's information content under the model, IDyOM-style. */
+typedef struct cli_lm_note_ic {
+    long bar;          /* as the tokenizer counts bars, from 1 */
+    double beat;       /* 1-based, in beats of the time signature's denominator */
+    int pitch, program;
+    double ic;         /* -log2 p(pitch | everything before): the pitch's surprisal, bits */
+    double ic_note;    /* the note's tokens together (position, program, pitch, velocity, duration) */
+    double entropy;    /* entropy of the pitch the model expected there, bits (Pitch tokens renormalized) */
+} cli_lm_note_ic;
+
+/* The notes of s in the tokenizer's order with their surprisal (windows of the context sliding by half
+ * of it, so every token is predicted from at least half a context, or all there is). *out is
+ * tx_malloc'd (the caller frees it). */
+int cli_lm_surprisal(cli_lm *lm, const tx_score *s, cli_lm_note_ic **out, size_t *n_out, tx_error *err);
+
 #endif
