@@ -281,17 +281,91 @@ typedef struct item {
     entry *rows;
     size_t n_rows;
     size_t notes, tokens, failed;
-    int done;
 } item;
 
-typedef struct job {
-    item *items;
-    size_t n;
-    size_t next;           /* next item to take */
-    tok *toks;
-    size_t n_toks;
+/* ---- an ordered parallel map ---- */
+
+/* Worker threads call fn(ctx, i) for i = 0 .. n-1 in any order; the one writer takes the results in
+ * order with omap_wait, so what it writes never depends on thread timing. Index and analyze share it. */
+typedef struct omap {
+    size_t n, next;          /* items, and the next one a worker takes */
+    uint8_t *done;           /* n flags */
+    void (*fn)(void *ctx, size_t i);
+    void *ctx;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_t threads[64];
+    int started;
+} omap;
+
+static void *omap_worker(void *arg)
+{
+    omap *m = arg;
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        size_t i = m->next < m->n ? m->next++ : m->n;
+        pthread_mutex_unlock(&m->mu);
+        if (i >= m->n)
+            break;
+        m->fn(m->ctx, i);
+        pthread_mutex_lock(&m->mu);
+        m->done[i] = 1;
+        pthread_cond_broadcast(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+    }
+    return NULL;
+}
+
+/* Starts up to `jobs` workers (0: one per core; at most 64, and no more than items) over n items.
+ * Returns TX_OK, or TX_ENOMEM when no worker could start (then nothing runs). */
+static int omap_start(omap *m, size_t n, int jobs, void (*fn)(void *, size_t), void *ctx, tx_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->n = n;
+    m->fn = fn;
+    m->ctx = ctx;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    if (!(m->done = tx_calloc(n ? n : 1, 1)))
+        return tx_error_set(err, TX_ENOMEM, "out of memory");
+    if (jobs <= 0)
+        jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+    for (int t = 0; t < jobs && (size_t)t < n; t++)
+        if (pthread_create(&m->threads[m->started], NULL, omap_worker, m) == 0)
+            m->started++;
+    if (n && !m->started)
+        return tx_error_set(err, TX_ENOMEM, "cannot start a worker thread");
+    return TX_OK;
+}
+
+/* Waits until item i is done. */
+static void omap_wait(omap *m, size_t i)
+{
+    pthread_mutex_lock(&m->mu);
+    while (!m->done[i])
+        pthread_cond_wait(&m->cv, &m->mu);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Lets the workers take no more items, waits for them, and frees the map. */
+static void omap_finish(omap *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->next = m->n;
+    pthread_mutex_unlock(&m->mu);
+    for (int t = 0; t < m->started; t++)
+        pthread_join(m->threads[t], NULL);
+    tx_free(m->done);
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+}
+
+/* What index's workers share: the items and the tokenizers. */
+typedef struct job {
+    item *items;
+    tok *toks;
+    size_t n_toks;
 } job;
 
 static char *dup_or_null(const char *s)
@@ -517,22 +591,10 @@ static void process(item *it, tok *toks, size_t n_toks)
     tx_free(data);
 }
 
-static void *worker(void *arg)
+static void process_one(void *ctx, size_t i)
 {
-    job *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        size_t i = j->next < j->n ? j->next++ : j->n;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n)
-            break;
-        process(&j->items[i], j->toks, j->n_toks);
-        pthread_mutex_lock(&j->mu);
-        j->items[i].done = 1;
-        pthread_cond_broadcast(&j->cv);
-        pthread_mutex_unlock(&j->mu);
-    }
-    return NULL;
+    job *j = ctx;
+    process(&j->items[i], j->toks, j->n_toks);
 }
 
 /* ---- writing ---- */
@@ -867,13 +929,8 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
     }
 
     /* 3. parse and tokenize on workers; write here, in path order, in batched transactions */
-    job j = {items, n_items, 0, toks, n_toks, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (jobs < 1)
-        jobs = 1;
-    if (jobs > 64)
-        jobs = 64;
-    pthread_t threads[64];
+    job j = {items, toks, n_toks};
+    omap map;
     int started = 0;
     if (!rc && n_items) {
         if (sqlite3_prepare_v2(c->db, upsert_sql, -1, &w.upsert, NULL) ||
@@ -891,19 +948,15 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
             rc = record_tokenizers(c, toks, n_toks, err);
         if (!rc)
             rc = exec(c, "INSERT OR REPLACE INTO meta VALUES ('fts_dirty', '1')", err);
-        for (int t = 0; t < jobs && !rc && (size_t)t < n_items; t++)
-            if (pthread_create(&threads[started], NULL, worker, &j) == 0)
-                started++;
-        if (!rc && !started)
-            rc = tx_error_set(err, TX_ENOMEM, "cannot start a worker thread");
+        if (!rc) {
+            rc = omap_start(&map, n_items, o->jobs, process_one, &j, err);
+            started = 1;
+        }
     }
     size_t batch = batch_size(), in_batch = 0;
     for (size_t i = 0; i < n_items && !rc; i++) {
         item *it = &items[i];
-        pthread_mutex_lock(&j.mu);
-        while (!it->done)
-            pthread_cond_wait(&j.cv, &j.mu);
-        pthread_mutex_unlock(&j.mu);
+        omap_wait(&map, i);
         rc = write_item(c, &w, it, toks, n_toks, tl.data, err);
         run->indexed++;
         run->failed += it->failed;
@@ -920,14 +973,8 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
         if (o->progress)
             o->progress(o->progress_ud, run->unchanged + i + 1, run->seen);
     }
-    if (rc) {
-        /* stop the workers: let them take no more items */
-        pthread_mutex_lock(&j.mu);
-        j.next = j.n;
-        pthread_mutex_unlock(&j.mu);
-    }
-    for (int t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
+    if (started)
+        omap_finish(&map);   /* after a failure the workers take no more items */
     if (n_items && started) {
         if (rc)
             exec(c, "ROLLBACK", NULL);
@@ -997,8 +1044,6 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
         tx_remi_free(toks[t].remi);
     tx_free(toks);
     tx_buf_free(&tl);
-    pthread_mutex_destroy(&j.mu);
-    pthread_cond_destroy(&j.cv);
     run->seconds = tx_now() - t0;
     return rc;
 }
@@ -1028,16 +1073,7 @@ typedef struct afile {
     char *path;
     arow *rows;
     size_t n_rows;
-    int done;
 } afile;
-
-typedef struct ajob {
-    afile *files;
-    size_t n;
-    size_t next;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} ajob;
 
 static void arow_clear(arow *r)
 {
@@ -1142,22 +1178,9 @@ static void analyze_file(afile *f)
     tx_free(data);
 }
 
-static void *aworker(void *arg)
+static void analyze_one(void *ctx, size_t i)
 {
-    ajob *j = arg;
-    for (;;) {
-        pthread_mutex_lock(&j->mu);
-        size_t i = j->next < j->n ? j->next++ : j->n;
-        pthread_mutex_unlock(&j->mu);
-        if (i >= j->n)
-            break;
-        analyze_file(&j->files[i]);
-        pthread_mutex_lock(&j->mu);
-        j->files[i].done = 1;
-        pthread_cond_broadcast(&j->cv);
-        pthread_mutex_unlock(&j->mu);
-    }
-    return NULL;
+    analyze_file(&((afile *)ctx)[i]);
 }
 
 /* Collects the rows to analyze, grouped by file in path order. */
@@ -1266,13 +1289,7 @@ int tx_corpus_analyze(tx_corpus *c, const tx_corpus_analyze_opts *o, tx_corpus_a
     size_t n_files = 0;
     int rc = analyze_todo(c, o->force, &files, &n_files, run, err);
     sqlite3_stmt *ins = NULL, *setkey = NULL;
-    ajob j = {files, n_files, 0, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (jobs < 1)
-        jobs = 1;
-    if (jobs > 64)
-        jobs = 64;
-    pthread_t threads[64];
+    omap map;
     int started = 0;
     if (!rc && n_files) {
         if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO analysis(file_id, hash, status, error, key, tonic,"
@@ -1283,21 +1300,15 @@ int tx_corpus_analyze(tx_corpus *c, const tx_corpus_analyze_opts *o, tx_corpus_a
             rc = db_error(c, err, "preparing");
         if (!rc)
             rc = exec(c, "BEGIN IMMEDIATE", err);
-        for (int t = 0; t < jobs && !rc && (size_t)t < n_files; t++)
-            if (pthread_create(&threads[started], NULL, aworker, &j) == 0)
-                started++;
-        if (!rc && !started) {
-            exec(c, "ROLLBACK", NULL);
-            rc = tx_error_set(err, TX_ENOMEM, "cannot start a worker thread");
+        if (!rc) {
+            rc = omap_start(&map, n_files, o->jobs, analyze_one, files, err);
+            started = 1;
         }
     }
     size_t batch = batch_size(), in_batch = 0;
     for (size_t i = 0; i < n_files && !rc; i++) {
         afile *f = &files[i];
-        pthread_mutex_lock(&j.mu);
-        while (!f->done)
-            pthread_cond_wait(&j.cv, &j.mu);
-        pthread_mutex_unlock(&j.mu);
+        omap_wait(&map, i);
         run->files++;
         for (size_t k = 0; k < f->n_rows && !rc; k++) {
             arow *r = &f->rows[k];
@@ -1320,13 +1331,8 @@ int tx_corpus_analyze(tx_corpus *c, const tx_corpus_analyze_opts *o, tx_corpus_a
         if (o->progress)
             o->progress(o->progress_ud, i + 1, n_files);
     }
-    if (rc) {
-        pthread_mutex_lock(&j.mu);
-        j.next = j.n;
-        pthread_mutex_unlock(&j.mu);
-    }
-    for (int t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
+    if (started)
+        omap_finish(&map);
     if (n_files && started) {
         if (rc)
             exec(c, "ROLLBACK", NULL);
@@ -1338,8 +1344,6 @@ int tx_corpus_analyze(tx_corpus *c, const tx_corpus_analyze_opts *o, tx_corpus_a
     for (size_t i = 0; i < n_files; i++)
         afile_clear(&files[i]);
     tx_free(files);
-    pthread_mutex_destroy(&j.mu);
-    pthread_cond_destroy(&j.cv);
     run->seconds = tx_now() - t0;
     return rc;
 }
