@@ -155,7 +155,7 @@ def main():
         k = (p["path"], p["tune"])
         if k not in keys:
             an = tactus_json(a.tactus, ["analyze", p["path"]] + tune)[0]
-            keys[k] = an["local_keys"][-1] if an.get("local_keys") else an["key"]
+            keys[k] = (an["local_keys"][-1] if an.get("local_keys") else an["key"], an["key"])
 
     def one(task):
         i, p, tune = task
@@ -169,7 +169,7 @@ def main():
         os.unlink(out)
         return p, r, ck, None
 
-    n = kept = related = top3 = decoded = 0
+    n = kept = related = top3 = decoded = kept_global = 0
     secs = 0.0
     per = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
@@ -183,9 +183,10 @@ def main():
             if ck is None:
                 raw.write(json.dumps({"continue": r, "empty": True}) + "\n")
                 continue
-            pk = keys[(p["path"], p["tune"])]
+            pk, gk = keys[(p["path"], p["tune"])]
             pt = (ALIASES.get(pk["tonic"], pk["tonic"]), pk["mode"])
             same = (ALIASES.get(ck["tonic"], ck["tonic"]), ck["mode"]) == pt
+            kept_global += (ALIASES.get(ck["tonic"], ck["tonic"]), ck["mode"]) == (ALIASES.get(gk["tonic"], gk["tonic"]), gk["mode"])
             kept += same
             c = per.setdefault(p["corpus"], [0, 0, 0])
             c[0] += 1
@@ -193,10 +194,12 @@ def main():
             c[2] += same or relative(ck) == pt
             related += same or relative(ck) == pt
             top3 += any((ALIASES.get(c["tonic"], c["tonic"]), c["mode"]) == pt for c in [ck] + ck.get("runners_up", [])[:2])
-            raw.write(json.dumps({"corpus": p["corpus"], "continue": r, "prompt_key": pk, "key": ck, "kept": same}) + "\n")
+            raw.write(json.dumps({"corpus": p["corpus"], "continue": r, "prompt_key": pk, "prompt_global_key": gk,
+                                  "key": ck, "kept": same}) + "\n")
     print("## %d sampled continuations (%d bars each, held-out prompts)\n" % (n, a.bars))
     print("- decoded and written: %d of %d" % (decoded, n))
     print("- kept the key of the prompt's last phrase (tonic and mode): %d of %d (%.1f%%)" % (kept, n, 100.0 * kept / max(1, n)))
+    print("- kept the key of the whole prompt (tonic and mode): %d of %d (%.1f%%)" % (kept_global, n, 100.0 * kept_global / max(1, n)))
     print("- the same key or its relative (same signature): %d of %d (%.1f%%)" % (related, n, 100.0 * related / max(1, n)))
     print("- the prompt's key among the continuation's three best-correlated keys: %d of %d (%.1f%%)" %
           (top3, n, 100.0 * top3 / max(1, n)))
