@@ -72,7 +72,9 @@ def main():
     ap.add_argument("--continuations", type=int, default=1000)
     ap.add_argument("--infills", type=int, default=200)
     ap.add_argument("--bars", type=int, default=8, help="bars per sampled continuation")
+    ap.add_argument("--prompt-bars", type=int, default=8, help="the opening given as the prompt, in bars")
     ap.add_argument("--jobs", type=int, default=2, help="continuations sampled at once")
+    ap.add_argument("--sampler", default="", help="extra tactus continue options, e.g. '--temp 0.8'")
     ap.add_argument("--skip-perplexity", action="store_true", help="only infilling and continuations")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -131,10 +133,11 @@ def main():
         nl += r["left_tokens"]
         better += r["nll_both"] / r["tokens"] < r["nll_left"] / max(1, r["left_tokens"])
         raw.write(json.dumps({"infill": r}) + "\n")
-    print("## Infilling (bars 5-8 of %d held-out pieces)\n" % done)
-    print("- with both contexts: %.4f bits/token over %d tokens" % (both / nb / 0.6931471805599453, nb))
-    print("- with the left context alone: %.4f bits/token over %d tokens" % (left / nl / 0.6931471805599453, nl))
-    print("- pieces where both contexts predict the bars better: %d of %d\n" % (better, done))
+    if done:
+        print("## Infilling (bars 5-8 of %d held-out pieces)\n" % done)
+        print("- with both contexts: %.4f bits/token over %d tokens" % (both / nb / 0.6931471805599453, nb))
+        print("- with the left context alone: %.4f bits/token over %d tokens" % (left / nl / 0.6931471805599453, nl))
+        print("- pieces where both contexts predict the bars better: %d of %d\n" % (better, done))
 
     # continuations: every one decodes; does it keep its prompt's key? The prompt's key is the local key
     # of its last phrase (what the model sees; pop songs often modulate before the end); the
@@ -146,23 +149,31 @@ def main():
     for i in range(max(len(v) for v in by.values())):
         mixed += [v[i] for v in by.values() if i < len(v)]
     prompts = mixed
+    # the prompt is the opening (--prompt-bars) of a held-out piece at least half as long again; its
+    # key is the local key at the opening's last bar (and, second, the whole piece's)
     keys = {}
-    tasks = []
-    for i in range(min(a.continuations, a.continuations if prompts else 0)):
-        p = prompts[i % len(prompts)]
-        tasks.append((i, p, ["--tune", p["tune"]] if p["tune"] else []))
-    for i, p, tune in tasks:
-        k = (p["path"], p["tune"])
-        if k not in keys:
-            an = tactus_json(a.tactus, ["analyze", p["path"]] + tune)[0]
-            keys[k] = (an["local_keys"][-1] if an.get("local_keys") else an["key"], an["key"])
+    usable = []
+    for p in prompts:
+        tune = ["--tune", p["tune"]] if p["tune"] else []
+        an = tactus_json(a.tactus, ["analyze", p["path"]] + tune)[0]
+        segs = an.get("local_keys") or []
+        if not segs or segs[-1]["to_bar"] < a.prompt_bars * 3 // 2:
+            continue
+        at = [g for g in segs if g["from_bar"] <= a.prompt_bars <= g["to_bar"]] or segs
+        keys[(p["path"], p["tune"])] = (at[0], an["key"])
+        usable.append(p)
+        if len(usable) >= a.continuations:
+            break
+    tasks = [(i, usable[i % len(usable)], ["--tune", usable[i % len(usable)]["tune"]] if usable[i % len(usable)]["tune"] else [])
+             for i in range(a.continuations if usable else 0)]
 
     def one(task):
         i, p, tune = task
         out = os.path.join(a.work, "cont-%d.mid" % i)
         try:
-            r = tactus_json(a.tactus, ["continue", p["path"], "--bars", str(a.bars), "--seed", str(i + 2),
-                                       "--only-new", "-o", out] + model + tune)[0]
+            r = tactus_json(a.tactus, ["continue", p["path"], "--prompt-bars", str(a.prompt_bars), "--bars", str(a.bars),
+                                       "--seed", str(i + 2),
+                                       "--only-new", "-o", out] + model + tune + a.sampler.split())[0]
         except subprocess.CalledProcessError as e:
             return p, None, None, e.stderr
         ck = tactus_json(a.tactus, ["analyze", out])[0]["key"] if r["notes"] else None
@@ -196,10 +207,12 @@ def main():
             top3 += any((ALIASES.get(c["tonic"], c["tonic"]), c["mode"]) == pt for c in [ck] + ck.get("runners_up", [])[:2])
             raw.write(json.dumps({"corpus": p["corpus"], "continue": r, "prompt_key": pk, "prompt_global_key": gk,
                                   "key": ck, "kept": same}) + "\n")
-    print("## %d sampled continuations (%d bars each, held-out prompts)\n" % (n, a.bars))
+    print("## %d sampled continuations (%d bars after the first %d of %d held-out pieces)\n" %
+          (n, a.bars, a.prompt_bars, len(usable)))
     print("- decoded and written: %d of %d" % (decoded, n))
-    print("- kept the key of the prompt's last phrase (tonic and mode): %d of %d (%.1f%%)" % (kept, n, 100.0 * kept / max(1, n)))
-    print("- kept the key of the whole prompt (tonic and mode): %d of %d (%.1f%%)" % (kept_global, n, 100.0 * kept_global / max(1, n)))
+    print("- kept the key of the opening (the local key at its last bar; tonic and mode): %d of %d (%.1f%%)" %
+          (kept, n, 100.0 * kept / max(1, n)))
+    print("- kept the key of the whole piece: %d of %d (%.1f%%)" % (kept_global, n, 100.0 * kept_global / max(1, n)))
     print("- the same key or its relative (same signature): %d of %d (%.1f%%)" % (related, n, 100.0 * related / max(1, n)))
     print("- the prompt's key among the continuation's three best-correlated keys: %d of %d (%.1f%%)" %
           (top3, n, 100.0 * top3 / max(1, n)))

@@ -92,6 +92,11 @@ contains out '"generated_tokens": 300'
 w=$(json_num out window_slides)
 [ -n "$w" ] && [ "$w" -ge 1 ] && ok || bad "300 tokens in a context of 128 did not slide the window ($w)"
 
+# the opening alone: 4 bars of the theme, then 4 new ones
+expect 0 "$bin" continue "$tunes" --prompt-bars 4 --bars 4 --model m.safetensors --seed 2 -o open.mid
+expect 0 "$bin" info --json open.mid
+contains out '"bars": 8,'
+
 # ---- infill ----
 expect 0 "$bin" convert "$tunes" --tune 1 ode.mid
 expect 0 "$bin" infill ode.mid --bars 2-3 --model m.safetensors --seed 4 --json --svg in.svg -o in.mid

@@ -36,7 +36,8 @@ const tx_command tx_commands[] = {
     {"render", cmd_render, "draw a score as a piano roll (SVG): bars, beats, tracks, a marked span",
      "tactus render [--tune N] [--mark BARS] [--width PX] [--ppq PX] -o OUT.svg IN"},
     {"continue", cmd_continue, "continue a piece (MIDI, ABC) with the bundled model or another checkpoint",
-     "tactus continue [--model CKPT] [--bars N | -n TOKENS] [--tune N] [--only-new] [--svg FILE] [--temp X] "
+     "tactus continue [--model CKPT] [--bars N | -n TOKENS] [--prompt-bars N] [--tune N] [--only-new] "
+     "[--svg FILE] [--temp X] "
      "[--top-k K] [--top-p P] [--min-p P] [--seed S] [--json] -o OUT IN"},
     {"infill", cmd_infill, "write bars of a piece again from what comes before and after them",
      "tactus infill --bars A-B [--model CKPT] [--tune N] [--svg FILE] [--nll] [--temp X] [--top-k K] "

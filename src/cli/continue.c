@@ -20,6 +20,7 @@ static const char options[] =
     "  --bars N               bars to add (8)\n"
     "  -n, --n-predict N      tokens to generate at most (with --bars: a cap; alone: the length)\n"
     "  --tune N               from a file of tunes (ABC), the tune with X: number N (default: the first)\n"
+    "  --prompt-bars N        continue after the first N bars of IN (default: after all of it)\n"
     "  --only-new             write the continuation alone, moved to the start\n"
     "  --svg FILE             also draw the result as a piano roll, the new bars marked\n"
     CLI_LM_SAMPLER_HELP
@@ -28,11 +29,12 @@ static const char options[] =
 
 int cmd_continue(int argc, char **argv)
 {
-    enum { O_BARS = 256, O_TUNE, O_ONLY_NEW, O_SVG };
+    enum { O_BARS = 256, O_TUNE, O_ONLY_NEW, O_SVG, O_PROMPT_BARS };
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
         {"model", required_argument, NULL, 'm'},
         {"bars", required_argument, NULL, O_BARS},
+        {"prompt-bars", required_argument, NULL, O_PROMPT_BARS},
         {"n-predict", required_argument, NULL, 'n'},
         {"tune", required_argument, NULL, O_TUNE},
         {"only-new", no_argument, NULL, O_ONLY_NEW},
@@ -43,7 +45,7 @@ int cmd_continue(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *out = NULL, *model = NULL, *svg = NULL;
-    long bars = -1, n_new = -1, tune = -1;
+    long bars = -1, n_new = -1, tune = -1, prompt_bars = -1;
     int only_new = 0, json = 0, c;
     tx_sampler_config sc;
     cli_lm_sampler_music(&sc);
@@ -58,6 +60,10 @@ int cmd_continue(int argc, char **argv)
         case 'm': model = optarg; break;
         case O_SVG: svg = optarg; break;
         case O_ONLY_NEW: only_new = 1; break;
+        case O_PROMPT_BARS:
+            if (cli_parse_long(optarg, 1, 1 << 20, &prompt_bars))
+                return cli_usage_error("continue", "--prompt-bars must be a positive integer");
+            break;
         case O_BARS:
             if (cli_parse_long(optarg, 1, 4096, &bars))
                 return cli_usage_error("continue", "--bars must be an integer in 1..4096");
@@ -101,6 +107,16 @@ int cmd_continue(int argc, char **argv)
         goto done;
     tx_score *s = piece.score;
     tx_tick pickup = piece.pickup, pad = piece.pad;
+    if (prompt_bars > 0) {
+        /* the opening alone: bars 1..N (and the pickup), in the tokens and in the score */
+        long keep = prompt_bars + (pad > 0), seen = 0;
+        for (size_t i = 0; i < piece.n; i++)
+            if (piece.ids[i] == lm.bar && seen++ == keep) {
+                piece.n = i;
+                break;
+            }
+        cli_lm_remove_notes(s, tx_score_bar_tick(s, keep), tx_score_end_tick(s) + 1);
+    }
     int32_t *hist = piece.ids;
     size_t n_prompt = piece.n, n_hist = piece.n;
 
