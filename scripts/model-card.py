@@ -113,7 +113,7 @@ def main():
         print("\nThe model's bits per token are %.1f%% below the 5-gram's.\n" % (100 * (1 - total["m"] / total["g"])))
 
     # infilling: bars 5-8 of held-out pieces, with both contexts and with the left one alone
-    both = left = 0.0
+    both = left = nosuf = 0.0
     nb = nl = 0
     better = done = 0
     for p in prompts:
@@ -130,12 +130,14 @@ def main():
         both += r["nll_both"]
         nb += r["tokens"]
         left += r["nll_left"]
+        nosuf += r["nll_no_suffix"]
         nl += r["left_tokens"]
         better += r["nll_both"] / r["tokens"] < r["nll_left"] / max(1, r["left_tokens"])
         raw.write(json.dumps({"infill": r}) + "\n")
     if done:
         print("## Infilling (bars 5-8 of %d held-out pieces)\n" % done)
         print("- with both contexts: %.4f bits/token over %d tokens" % (both / nb / 0.6931471805599453, nb))
+        print("- in the same form without what follows: %.4f bits/token" % (nosuf / nb / 0.6931471805599453))
         print("- with the left context alone: %.4f bits/token over %d tokens" % (left / nl / 0.6931471805599453, nl))
         print("- pieces where both contexts predict the bars better: %d of %d\n" % (better, done))
 

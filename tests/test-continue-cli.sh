@@ -107,7 +107,7 @@ if [ "$have_py" = 1 ]; then
     "$py" notes.py ode.mid in.mid 1920 5760 && ok || bad "infill changed notes outside bars 2-3"
 fi
 expect 0 "$bin" infill "$tunes" --tune 1 --bars 9-12 --model m.safetensors --nll --json
-for k in nll_both nll_left tokens; do
+for k in nll_both nll_no_suffix nll_left tokens; do
     v=$(json_num out $k)
     [ -n "$v" ] && awk "BEGIN{exit !($v > 0)}" && ok || bad "--nll: $k is '$v'"
 done

@@ -185,13 +185,25 @@ int cmd_infill(int argc, char **argv)
     ctx[n_ctx++] = lm.fim_middle;
 
     if (nll) {
-        /* the bars as they are: after PRE prefix SUF suffix MID, and after the same prefix alone */
-        double with_both, left_only;
-        int count_both, count_left;
+        /* the bars as they are: after PRE prefix SUF suffix MID, after PRE prefix SUF MID (the format
+         * without what follows: tells the suffix's use from the format's cost), and after the prefix alone */
+        double with_both, no_suffix, left_only;
+        int count_both, count_none, count_left;
         size_t fit = n_ctx + n_mid <= ctxn ? n_mid : ctxn - n_ctx;
         memcpy(hist, ctx, n_ctx * sizeof *hist);
         memcpy(hist + n_ctx, ids + a, fit * sizeof *hist);
         if (sequence_nll(lm.m, hist, (int)(n_ctx + fit), (int)n_ctx - 1, &with_both, &count_both, &err)) {
+            cli_error("%s", err.msg);
+            goto done;
+        }
+        size_t k = 0;
+        hist[k++] = lm.fim_prefix;
+        memcpy(hist + k, ids + a - n_pre, n_pre * sizeof *hist);
+        k += n_pre;
+        hist[k++] = lm.fim_suffix;
+        hist[k++] = lm.fim_middle;
+        memcpy(hist + k, ids + a, fit * sizeof *hist);
+        if (sequence_nll(lm.m, hist, (int)(k + fit), (int)k - 1, &no_suffix, &count_none, &err)) {
             cli_error("%s", err.msg);
             goto done;
         }
@@ -205,14 +217,17 @@ int cmd_infill(int argc, char **argv)
             tx_buf_puts(&text, "{\"file\": ");
             tx_buf_json_string(&text, in);
             tx_buf_printf(&text, ", \"bars\": [%ld, %ld], \"tokens\": %d, \"prefix_tokens\": %zu, "
-                          "\"suffix_tokens\": %zu, \"nll_both\": %.6f, \"nll_left\": %.6f, \"left_tokens\": %d}\n",
-                          bar_a, bar_b, count_both, n_pre, n_suf, with_both, left_only, count_left);
+                          "\"suffix_tokens\": %zu, \"nll_both\": %.6f, \"nll_no_suffix\": %.6f, \"nll_left\": %.6f, "
+                          "\"left_tokens\": %d}\n", bar_a, bar_b, count_both, n_pre, n_suf, with_both, no_suffix,
+                          left_only, count_left);
         }
         else
             tx_buf_printf(&text, "%s: bars %ld-%ld, %d tokens: %.3f nats (%.4f bits/token) with both sides, "
-                          "%.3f nats over %d tokens (%.4f bits/token) with the left side alone\n", in, bar_a, bar_b,
-                          count_both, with_both, count_both ? with_both / count_both / log(2) : 0.0, left_only,
-                          count_left, count_left ? left_only / count_left / log(2) : 0.0);
+                          "%.3f nats (%.4f bits/token) in the same form without what follows, %.3f nats over %d "
+                          "tokens (%.4f bits/token) with the left side alone\n", in, bar_a, bar_b, count_both,
+                          with_both, count_both ? with_both / count_both / log(2) : 0.0, no_suffix,
+                          count_none ? no_suffix / count_none / log(2) : 0.0, left_only, count_left,
+                          count_left ? left_only / count_left / log(2) : 0.0);
     } else {
         /* the new middle goes after the prefix, through the grammar */
         size_t n_hist = a;
