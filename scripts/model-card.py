@@ -75,6 +75,8 @@ def main():
     ap.add_argument("--prompt-bars", type=int, default=8, help="the opening given as the prompt, in bars")
     ap.add_argument("--jobs", type=int, default=2, help="continuations sampled at once")
     ap.add_argument("--sampler", default="", help="extra tactus continue options, e.g. '--temp 0.8'")
+    ap.add_argument("--reference", action="store_true",
+                    help="also measure how often the real next bars keep the opening's key")
     ap.add_argument("--skip-perplexity", action="store_true", help="only infilling and continuations")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -164,8 +166,25 @@ def main():
         at = [g for g in segs if g["from_bar"] <= a.prompt_bars <= g["to_bar"]] or segs
         keys[(p["path"], p["tune"])] = (at[0], an["key"])
         usable.append(p)
-        if len(usable) >= a.continuations:
-            break
+    # the measure's reference: how often the real next bars of the same pieces keep the opening's key
+    ref = ref_n = 0
+    for p in usable if a.reference else []:
+        tune = ["--tune", p["tune"]] if p["tune"] else []
+        out = os.path.join(a.work, "real.mid")
+        bars = "%d-%d" % (a.prompt_bars + 1, a.prompt_bars + a.bars)
+        try:
+            run([a.tactus, "convert", "--force", "--bars", bars, p["path"], out] + tune)
+            ck = tactus_json(a.tactus, ["analyze", out])[0]["key"]
+        except (subprocess.CalledProcessError, IndexError, KeyError):
+            continue
+        pk = keys[(p["path"], p["tune"])][0]
+        if not ck or not ck.get("tonic"):
+            continue
+        ref_n += 1
+        ref += (ALIASES.get(ck["tonic"], ck["tonic"]), ck["mode"]) == (ALIASES.get(pk["tonic"], pk["tonic"]), pk["mode"])
+    if ref_n:
+        print("- reference: the real bars %d-%d of the same %d pieces keep the opening's key (tonic and mode) in "
+              "%d (%.1f%%)" % (a.prompt_bars + 1, a.prompt_bars + a.bars, ref_n, ref, 100.0 * ref / ref_n))
     tasks = [(i, usable[i % len(usable)], ["--tune", usable[i % len(usable)]["tune"]] if usable[i % len(usable)]["tune"] else [])
              for i in range(a.continuations if usable else 0)]
 

@@ -16,7 +16,7 @@ cd "$tmp" || exit 1
 # json_num FILE KEY: the number after "KEY": in FILE
 json_num() { sed -n "s/.*\"$2\": \\([-0-9.e]*\\).*/\\1/p" "$1" | head -n 1; }
 # notes FILE [ARGS]: the note count tactus info reports
-notes() { "$bin" info --json "$@" | sed -n 's/^[^[]*"ticks_per_quarter": [0-9]*, "notes": \([0-9]*\).*/\1/p' | head -n 1; }
+notes() { "$bin" info --json "$@" | sed 's/"tracks".*//' | sed -n 's/.*"notes": \([0-9]*\).*/\1/p' | head -n 1; }
 
 # ---- a tiny model that fills in the middle ----
 expect 0 "$bin" corpus --db s.db --tokenizer remi+ index "$src/corpora/sample"
@@ -96,6 +96,13 @@ w=$(json_num out window_slides)
 expect 0 "$bin" continue "$tunes" --prompt-bars 4 --bars 4 --model m.safetensors --seed 2 -o open.mid
 expect 0 "$bin" info --json open.mid
 contains out '"bars": 8,'
+
+# convert --bars: the excerpt the card compares continuations with (bars 9-12 of the theme: 17 notes)
+expect 0 "$bin" convert --bars 9-12 --tune 1 "$tunes" ex.mid
+[ "$(notes ex.mid)" = 17 ] && ok || bad "convert --bars 9-12 wrote $(notes ex.mid) notes, not 17"
+expect 0 "$bin" info --json ex.mid
+contains out '"bars": 4,'
+expect 2 "$bin" convert --bars 5-2 "$tunes" ex2.mid
 
 # ---- infill ----
 expect 0 "$bin" convert "$tunes" --tune 1 ode.mid

@@ -44,6 +44,11 @@ int cli_each_score(const char *path, tx_score_item_fn fn, void *ud);
 /* Reads the first score of path, or with tune >= 0 its first tune with that X: number (ABC); *format
  * (may be NULL) gets the format. Prints the error and returns EXIT_INPUT on failure. */
 int cli_read_one(const char *path, long tune, tx_score **out, int *format);
+/* --bars A-B or A (0 <= A <= B): 0, or -1 when s is not one. */
+int cli_parse_bars(const char *s, long *a, long *b);
+/* Moves everything in s earlier by d ticks: notes before d are dropped, maps and texts before d go to
+ * tick 0 (the last of each kind there wins once the score is sorted again). */
+void cli_score_shift_earlier(tx_score *s, tx_tick d);
 /* Writes a parsed JSON value back as text. */
 void cli_json_write(tx_buf *b, const tx_json *j);
 /* Reads and parses a JSON file of at most max bytes into arena a (the caller frees it). Prints the

@@ -8,7 +8,7 @@ const tx_command tx_commands[] = {
     {"info", cmd_info, "describe score files (MIDI, ABC): tracks, notes, duration, tempi, signatures",
      "tactus info [--json] FILE..."},
     {"convert", cmd_convert, "convert a score to another file, format from the extension",
-     "tactus convert [--tune N] [--grid N] [--force] IN OUT"},
+     "tactus convert [--tune N] [--grid N] [--bars A-B] [--force] IN OUT"},
     {"tokenize", cmd_tokenize, "turn scores into tokens: REMI / REMI+ as MidiTok makes them, or ABC text",
      "tactus tokenize [--tokenizer remi|remi+|abc] [--config FILE] [--bpe FILE] [--ids] [--json] "
      "[--miditok-compat] [--strip-text] [--strip-titles] [--keep-x] FILE..."},

@@ -163,6 +163,44 @@ int cli_read_json_file(const char *path, size_t max, tx_arena *a, tx_json **out)
     return EXIT_OK;
 }
 
+int cli_parse_bars(const char *s, long *a, long *b)
+{
+    char *end;
+    long x = strtol(s, &end, 10), y = x;
+    if (end == s || x < 0)
+        return -1;
+    if (*end == '-') {
+        const char *p = end + 1;
+        y = strtol(p, &end, 10);
+        if (end == p)
+            return -1;
+    }
+    if (*end || y < x || y > 1 << 20)
+        return -1;
+    *a = x;
+    *b = y;
+    return 0;
+}
+
+void cli_score_shift_earlier(tx_score *s, tx_tick d)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_notes; i++)
+        if (s->notes[i].onset >= d) {
+            s->notes[k] = s->notes[i];
+            s->notes[k++].onset -= d;
+        }
+    s->n_notes = k;
+    for (size_t i = 0; i < s->n_tempos; i++)
+        s->tempos[i].tick = s->tempos[i].tick >= d ? s->tempos[i].tick - d : 0;
+    for (size_t i = 0; i < s->n_timesigs; i++)
+        s->timesigs[i].tick = s->timesigs[i].tick >= d ? s->timesigs[i].tick - d : 0;
+    for (size_t i = 0; i < s->n_keysigs; i++)
+        s->keysigs[i].tick = s->keysigs[i].tick >= d ? s->keysigs[i].tick - d : 0;
+    for (size_t i = 0; i < s->n_texts; i++)
+        s->texts[i].tick = s->texts[i].tick >= d ? s->texts[i].tick - d : 0;
+}
+
 void cli_json_head(tx_buf *b, const char *path, const tx_score_item *it)
 {
     tx_buf_puts(b, "{\"file\": ");

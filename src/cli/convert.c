@@ -13,6 +13,8 @@
 static const char options[] =
     "  -t, --tune N   from a file of tunes (ABC), convert only the tune with X: number N\n"
     "  -g, --grid N   ABC output: round onsets and ends to 1/N of a quarter note (4: sixteenths)\n"
+    "  -b, --bars A-B only the notes that start in bars A to B (bar 1 is the first whole bar), moved\n"
+    "                 so that bar A starts the output\n"
     "  -f, --force    replace outputs that exist\n"
     "  -h, --help     show this help\n";
 
@@ -26,6 +28,7 @@ typedef struct convert_ctx {
     int outfmt, force;
     int grid;              /* --grid: 0, or divisions of a quarter for ABC output */
     long tune;             /* -1: every tune */
+    long bar_a, bar_b;     /* --bars: the excerpt, or -1 */
     size_t n_items;        /* items the input holds (a first pass counts them) */
     size_t written, failed, matched;
     int counting;
@@ -51,6 +54,26 @@ static char *output_name(const convert_ctx *c, const tx_score_item *it, int repe
     if (b.oom)
         tx_buf_free(&b);
     return b.data;
+}
+
+/* --bars A-B: the notes that start in those bars, bar A moved to the start (a pickup is bar 0) */
+static int excerpt(const convert_ctx *c, tx_score *s, tx_error *err)
+{
+    int64_t first = c->bar_a - 1 + (s->pickup > 0), last = c->bar_b - 1 + (s->pickup > 0);
+    if (first < 0)
+        first = 0;
+    tx_tick from = tx_score_bar_tick(s, first), to = tx_score_bar_tick(s, last + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_notes; i++)
+        if (s->notes[i].onset < to)
+            s->notes[k++] = s->notes[i];
+    s->n_notes = k;
+    cli_score_shift_earlier(s, from);
+    if (first > 0)
+        s->pickup = 0;
+    if (tx_score_sort(s))
+        return tx_error_set(err, TX_ENOMEM, "out of memory");
+    return TX_OK;
 }
 
 /* tx_score_write_file(), or with --grid the ABC writer with its grid */
@@ -103,7 +126,7 @@ static int convert_item(void *ud, tx_score_item *it)
     } else if (!c->force && stat(out, &st) == 0) {
         cli_error("%s: exists (use --force to replace it)", out);
         c->failed++;
-    } else if (write_score(c, it->score, out, &err)) {
+    } else if ((c->bar_a >= 0 && excerpt(c, it->score, &err)) || write_score(c, it->score, out, &err)) {
         cli_error("%s", err.msg);
         c->failed++;
     } else {
@@ -118,14 +141,15 @@ int cmd_convert(int argc, char **argv)
     static const struct option longopts[] = {
         {"tune", required_argument, NULL, 't'},
         {"grid", required_argument, NULL, 'g'},
+        {"bars", required_argument, NULL, 'b'},
         {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    convert_ctx c = {NULL, NULL, 0, 0, 0, -1, 0, 0, 0, 0, 0, {NULL, 0, 0}};
+    convert_ctx c = {NULL, NULL, 0, 0, 0, -1, -1, -1, 0, 0, 0, 0, 0, {NULL, 0, 0}};
     int opt;
     char *end;
-    while ((opt = getopt_long(argc, argv, "t:g:fh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "t:g:b:fh", longopts, NULL)) != -1) {
         switch (opt) {
         case 't':
             c.tune = strtol(optarg, &end, 10);
@@ -140,6 +164,10 @@ int cmd_convert(int argc, char **argv)
             break;
         }
         case 'f': c.force = 1; break;
+        case 'b':
+            if (cli_parse_bars(optarg, &c.bar_a, &c.bar_b))
+                return cli_usage_error("convert", "--bars takes A-B or A (bar numbers, A <= B)");
+            break;
         case 'h': cli_usage(stdout, "convert", options); return cli_flush_stdout();
         default: return cli_usage_error("convert", "bad option");
         }

@@ -28,26 +28,6 @@ static const char options[] =
     "  -j, --json             print a JSON summary instead of text\n"
     "  -h, --help             show this help\n";
 
-/* --bars A-B or A */
-static int parse_bars(const char *s, long *a, long *b)
-{
-    char *end;
-    long x = strtol(s, &end, 10), y = x;
-    if (end == s || x < 0)
-        return -1;
-    if (*end == '-') {
-        const char *p = end + 1;
-        y = strtol(p, &end, 10);
-        if (end == p)
-            return -1;
-    }
-    if (*end || y < x || y > 1 << 20)
-        return -1;
-    *a = x;
-    *b = y;
-    return 0;
-}
-
 /* Negative log-likelihood in nats of targets[k] (ids[k + 1]) for k in [from, n - 1): one forward pass. */
 static int sequence_nll(tx_model *m, const int32_t *ids, int n, int from, double *nll, int *count, tx_error *err)
 {
@@ -98,7 +78,7 @@ int cmd_infill(int argc, char **argv)
         case O_SVG: svg = optarg; break;
         case O_NLL: nll = 1; break;
         case O_BARS:
-            if (parse_bars(optarg, &bar_a, &bar_b))
+            if (cli_parse_bars(optarg, &bar_a, &bar_b))
                 return cli_usage_error("infill", "--bars takes A-B or A (bar numbers, A <= B)");
             break;
         case O_TUNE:

@@ -362,21 +362,7 @@ void cli_lm_unpad(tx_score *s, tx_tick d, tx_tick pickup)
 {
     if (d <= 0)
         return;
-    size_t k = 0;
-    for (size_t i = 0; i < s->n_notes; i++)
-        if (s->notes[i].onset >= d) {   /* a note written into the padding has no place to go */
-            s->notes[k] = s->notes[i];
-            s->notes[k++].onset -= d;
-        }
-    s->n_notes = k;
-    for (size_t i = 0; i < s->n_tempos; i++)
-        s->tempos[i].tick = s->tempos[i].tick >= d ? s->tempos[i].tick - d : 0;
-    for (size_t i = 0; i < s->n_timesigs; i++)
-        s->timesigs[i].tick = s->timesigs[i].tick >= d ? s->timesigs[i].tick - d : 0;
-    for (size_t i = 0; i < s->n_keysigs; i++)
-        s->keysigs[i].tick = s->keysigs[i].tick >= d ? s->keysigs[i].tick - d : 0;
-    for (size_t i = 0; i < s->n_texts; i++)
-        s->texts[i].tick = s->texts[i].tick >= d ? s->texts[i].tick - d : 0;
+    cli_score_shift_earlier(s, d);   /* a note written into the padding has no place to go */
     s->pickup = pickup;
 }
 
