@@ -232,6 +232,20 @@ static const char *track_notes(const tx_score *s, int track)
 }
 
 /* Voice overlay: abc2midi plays each level on a track of its own (expected notes from its output). */
+/* A repeat that goes back over an M: field after a pickup restates the meter in force: no second time
+ * signature (it would restart the bars off the grid), while a real change stays. */
+static void test_meter_restated(void)
+{
+    tx_score *s = tune("M:4/4\nL:1/4\n", "C\nM:6/8\nL:1/8\nf|:ecc c2f|edc B3:|\n", NULL);
+    CHECK_INT(s ? s->n_timesigs : 0, 1);
+    CHECK_INT(s ? s->timesigs[0].num : 0, 6);
+    CHECK_INT(s ? s->pickup : 0, 240);
+    tx_score_free(s);
+    s = tune("M:4/4\nL:1/4\n", "C\nCDEF | [M:3/4] CDE | [M:4/4] CDEF |]\n", NULL);
+    CHECK_INT(s ? s->n_timesigs : 0, 3);
+    tx_score_free(s);
+}
+
 static void test_overlay(void)
 {
     tx_score *s = tune(H4, "C\nCDEF & GABc | cdef | G4 & c2 e2 & E4 |]\n", NULL);
@@ -443,6 +457,7 @@ int main(void)
     RUN(test_ornaments);
     RUN(test_texts_and_meta);
     RUN(test_voices);
+    RUN(test_meter_restated);
     RUN(test_overlay);
     RUN(test_field_continuation);
     RUN(test_file_and_errors);

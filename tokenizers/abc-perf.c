@@ -178,8 +178,20 @@ static void play_event(render *r, size_t i)
         tx_score_add_tempo(s, to_ticks(r, r->t), (uint32_t)e->a);
         break;
     case E_METER:
-        if (e->a > 0 && e->a <= 255 && e->b > 0 && e->b <= 128 && (e->b & (e->b - 1)) == 0)
-            tx_score_add_timesig(s, to_ticks(r, r->t), e->a, e->b);
+        if (e->a > 0 && e->a <= 255 && e->b > 0 && e->b <= 128 && (e->b & (e->b - 1)) == 0) {
+            /* a meter restated where it is in force (a repeat that goes back over an M: field, a second
+             * voice) is no change: as an event it would restart the bars there, off the grid after a
+             * pickup */
+            tx_tick at = to_ticks(r, r->t), best = -1;
+            int same = 0;
+            for (size_t k = 0; k < s->n_timesigs; k++)
+                if (s->timesigs[k].tick <= at && s->timesigs[k].tick >= best) {
+                    best = s->timesigs[k].tick;
+                    same = s->timesigs[k].num == e->a && s->timesigs[k].den == e->b;
+                }
+            if (!same)
+                tx_score_add_timesig(s, at, e->a, e->b);
+        }
         break;
     case E_KEY:
         if (e->a >= -7 && e->a <= 7)
