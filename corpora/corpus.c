@@ -34,7 +34,7 @@ struct tx_corpus {
 
 /* Bump INDEXER_VERSION when what a row holds for the same file changes (a reader or tokenizer fix): a
  * re-run then reads every file again. */
-#define INDEXER_VERSION "2"
+#define INDEXER_VERSION "3"
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
