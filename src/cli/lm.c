@@ -577,18 +577,21 @@ int cli_lm_surprisal(cli_lm *lm, const tx_score *s, cli_lm_note_ic **out, size_t
         return rc;
     size_t n_body = q.n_seqs ? q.starts[1] : 0, n = n_body + (lm->bos >= 0);
     int32_t *ids = tx_malloc((n + 1) * sizeof *ids);
-    double *lp = tx_malloc(((size_t)lm->remi_vocab + (size_t)tx_model_get_config(lm->m)->vocab_size) * sizeof *lp);
+    const int V = tx_model_get_config(lm->m)->vocab_size, C = lm->context;
+    double *lp = tx_malloc((size_t)V * sizeof *lp);
     double *tok_ic = tx_malloc((n + 1) * sizeof *tok_ic), *tok_h = tx_malloc((n + 1) * sizeof *tok_h);
     cli_lm_note_ic *notes = tx_calloc(n + 1, sizeof *notes);
-    if (!ids || !lp || !tok_ic || !tok_h || !notes) {
+    uint8_t *is_pitch = tx_calloc((size_t)lm->remi_vocab, 1);
+    if (!ids || !lp || !tok_ic || !tok_h || !notes || !is_pitch) {
         rc = tx_error_set(err, TX_ENOMEM, "out of memory");
         goto done;
     }
+    for (int v = 0; v < lm->remi_vocab; v++)
+        is_pitch[v] = strncmp(tx_remi_token(lm->r, v), "Pitch", 5) == 0;
     size_t k = 0;
     if (lm->bos >= 0)
         ids[k++] = lm->bos;
     memcpy(ids + k, q.ids, n_body * sizeof *ids);
-    const int V = tx_model_get_config(lm->m)->vocab_size, C = lm->context;
     /* every token's information content, from windows of the context sliding by half of it: a token
      * is scored in the first window that gives it half a context of history (or all there is) */
     for (size_t i = 0; i <= n; i++)
@@ -603,17 +606,16 @@ int cli_lm_surprisal(cli_lm *lm, const tx_score *s, cli_lm_note_ic **out, size_t
             size_t target = w + (size_t)p + 1;
             if (tok_ic[target] >= 0)
                 continue;
-            const char *tn = tx_remi_token(lm->r, ids[target]);
             log_softmax(logits + (size_t)p * V, V, lp);
             tok_ic[target] = -lp[ids[target]] / log(2.0);
-            if (strncmp(tn, "Pitch", 5) == 0) {
+            if (is_pitch[ids[target]]) {
                 /* the entropy of the pitch the model expected there, over Pitch tokens renormalized */
                 double z = 0, h = 0;
                 for (int v = 0; v < lm->remi_vocab; v++)
-                    if (strncmp(tx_remi_token(lm->r, v), "Pitch", 5) == 0)
+                    if (is_pitch[v])
                         z += exp(lp[v]);
                 for (int v = 0; v < lm->remi_vocab && z > 0; v++)
-                    if (strncmp(tx_remi_token(lm->r, v), "Pitch", 5) == 0 && lp[v] > -700) {
+                    if (is_pitch[v] && lp[v] > -700) {
                         double pv = exp(lp[v]) / z;
                         h -= pv > 0 ? pv * log2(pv) : 0;
                     }
@@ -674,6 +676,7 @@ done:
     tx_free(lp);
     tx_free(tok_ic);
     tx_free(tok_h);
+    tx_free(is_pitch);
     tx_remi_seqs_free(&q);
     return rc;
 }
