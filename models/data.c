@@ -207,11 +207,24 @@ static int fim_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_
     }
     if (nb == 0)
         return 0;
-    int ai = (int)(tx_rng_next(r) % (uint64_t)nb);
+    int ai, e;
+    if (f->max_bars > 0 && nb >= 2 && tx_rng_next(r) % 8 != 0) {
+        /* 1..max_bars whole bars, then a suffix that starts at a bar token */
+        ai = (int)(tx_rng_next(r) % (uint64_t)(nb - 1));
+        int span = nb - 1 - ai < f->max_bars ? nb - 1 - ai : f->max_bars;
+        e = bars[ai + 1 + (int)(tx_rng_next(r) % (uint64_t)span)];
+    } else if (f->max_bars > 0) {
+        /* the row in eight (or a window with one bar token): the last 1..max_bars bars, no suffix */
+        int span = nb < f->max_bars ? nb : f->max_bars;
+        ai = nb - 1 - (int)(tx_rng_next(r) % (uint64_t)span);
+        e = n;
+    } else {
+        ai = (int)(tx_rng_next(r) % (uint64_t)nb);
+        /* the middle's end: a later bar token, or the window's end */
+        int bi = ai + 1 + (int)(tx_rng_next(r) % (uint64_t)(nb - ai));
+        e = bi < nb ? bars[bi] : n;
+    }
     int a = bars[ai];
-    /* the middle's end: a later bar token, or the window's end */
-    int bi = ai + 1 + (int)(tx_rng_next(r) % (uint64_t)(nb - ai));
-    int e = bi < nb ? bars[bi] : n;
     int k = 0;
     seq[k++] = f->prefix;
     for (int i = 0; i < a; i++)

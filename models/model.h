@@ -230,9 +230,12 @@ TX_API size_t tx_shard_tokens(const tx_shard *s);
 TX_API void tx_shard_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t seed, long step,
                            int32_t *inputs, int32_t *targets);
 /* Fill-in-the-middle (as code models and the Anticipatory Music Transformer train): with probability
- * rate a row becomes PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of t - 2
- * tokens and the middle a run of whole bars (from one bar token up to another, or to the window's
- * end); targets that are sentinels are ignored. Rows whose window holds no bar token stay plain. */
+ * rate a row becomes PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of t - 3
+ * tokens and the middle a run of whole bars; targets that are sentinels are ignored. Rows whose window
+ * holds no bar token stay plain. With max_bars 0 the middle starts at any bar token and ends at a later
+ * one or at the window's end, uniformly (the suffix is then often empty); with max_bars N > 0 it is 1..N
+ * whole bars followed by a suffix that starts with a bar token, as `tactus infill` asks, except in one
+ * row in eight, where it runs to the window's end (the piece's last bars). */
 #define TX_FIM_PREFIX "FIM_Prefix"
 #define TX_FIM_SUFFIX "FIM_Suffix"
 #define TX_FIM_MIDDLE "FIM_Middle"
@@ -240,6 +243,7 @@ typedef struct tx_fim {
     float rate;                      /* 0..1: the share of rows rewritten */
     int32_t prefix, suffix, middle;  /* the sentinel ids (beyond the tokenizer's vocabulary) */
     int32_t bar;                     /* the tokenizer's bar id */
+    int max_bars;                    /* 0: any span; N: 1..N bars with a suffix after them (see above) */
 } tx_fim;
 
 /* tx_shard_batch with fill-in-the-middle rows (fim may be NULL: the same batches as tx_shard_batch). */

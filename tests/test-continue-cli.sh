@@ -88,7 +88,10 @@ expect 0 "$bin" continue "$tunes" --tune 2 --model m.safetensors --bars 3 --seed
 expect 0 "$bin" info t.abc
 contains out "Twinkle"
 expect 0 "$bin" continue "$tunes" --model m.safetensors -n 300 --seed 1 --json -o long.mid
-contains out '"generated_tokens": 300'
+# a stop at the token limit drops a note left unfinished, so at most 300 ids are kept
+g=$(json_num out generated_tokens)
+[ -n "$g" ] && [ "$g" -ge 296 ] && [ "$g" -le 300 ] && ok || bad "-n 300 kept $g ids"
+contains out '"stopped_by": "token limit"'
 w=$(json_num out window_slides)
 [ -n "$w" ] && [ "$w" -ge 1 ] && ok || bad "300 tokens in a context of 128 did not slide the window ($w)"
 
@@ -107,7 +110,10 @@ expect 2 "$bin" convert --bars 5-2 "$tunes" ex2.mid
 # ---- infill ----
 expect 0 "$bin" convert "$tunes" --tune 1 ode.mid
 expect 0 "$bin" infill ode.mid --bars 2-3 --model m.safetensors --seed 4 --json --svg in.svg -o in.mid
-contains out '"generated_bars": 2'
+# the two bars, or as many as the room for the middle held, and a warning saying so
+if grep -q '"generated_bars": 2' out; then ok
+elif grep -q "the context filled during new bar [12] of 2" err; then ok
+else bad "infill --bars 2-3 neither filled two bars nor said why"; cat out err >&2; fi
 contains in.svg "infilled"
 if [ "$have_py" = 1 ]; then
     # bars 2-3 of 4/4 at 480 ticks a quarter: [1920, 5760); every other note is where it was

@@ -132,7 +132,8 @@ static void test_batches(void)
 }
 
 /* Fill-in-the-middle rows: PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of
- * one document, the middle whole bars, sentinel targets ignored, and plain rows as tx_shard_batch makes. */
+ * one document, the middle whole bars, sentinel targets ignored, and plain rows as tx_shard_batch makes.
+ * With max_bars, middles of at most that many bars, most of them followed by a suffix. */
 static void test_fim(void)
 {
     int len[2] = {300, 1000};
@@ -148,69 +149,83 @@ static void test_fim(void)
         return;
     enum { B = 8, T = 64 };
     int32_t in[B * T], tg[B * T], in2[B * T], tg2[B * T];
-    tx_fim none = {0, PRE, SUF, MID, BAR}, all = {1, PRE, SUF, MID, BAR};
+    tx_fim none = {0, PRE, SUF, MID, BAR, 0}, all = {1, PRE, SUF, MID, BAR, 0};
     /* rate 0 is the plain batch */
     tx_shard_batch(s, B, T, 0, 3, 5, in, tg);
     CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &none, 3, 5, in2, tg2, &e), TX_OK);
     CHECK(memcmp(in, in2, sizeof in) == 0 && memcmp(tg, tg2, sizeof tg) == 0);
-    int bad = 0, rows = 0, with_prefix = 0, with_suffix = 0;
-    for (long step = 0; step < 40; step++) {
-        CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &all, 3, step, in, tg, &e), TX_OK);
-        for (int r = 0; r < B; r++) {
-            const int32_t *x = in + r * T, *y = tg + r * T;
-            int32_t seq[T + 1];
-            int n = 0, ps = -1, pm = -1;
-            for (int i = 0; i < T && (i == 0 || y[i - 1] >= 0 || x[i] == SUF || x[i] == MID); i++)
-                seq[n++] = x[i];
-            if (n == T && y[T - 1] >= 0)
-                seq[n++] = y[T - 1];
-            for (int i = 0; i + 1 < n; i++) {   /* targets: the next token, or ignored before a sentinel */
-                int sentinel = seq[i + 1] == PRE || seq[i + 1] == SUF || seq[i + 1] == MID;
-                bad += sentinel ? y[i] != -1 : y[i] != seq[i + 1];
-            }
-            for (int i = 0; i < n; i++) {
-                if (seq[i] == SUF)
-                    ps = ps < 0 ? i : -2;
-                if (seq[i] == MID)
-                    pm = pm < 0 ? i : -2;
-            }
-            if (seq[0] != PRE || ps < 1 || pm <= ps || pm + 1 >= n) {
-                bad++;
-                continue;
-            }
-            rows++;
-            with_prefix += ps > 1;
-            with_suffix += pm > ps + 1;
-            /* middle and suffix start at bars; prefix middle suffix is one contiguous run */
-            bad += seq[pm + 1] != BAR || (pm > ps + 1 && seq[ps + 1] != BAR);
-            int32_t run[T + 1];
-            int m = 0;
-            for (int i = 1; i < ps; i++)
-                run[m++] = seq[i];
-            for (int i = pm + 1; i < n; i++)
-                run[m++] = seq[i];
-            for (int i = ps + 1; i < pm; i++)
-                run[m++] = seq[i];
-            int last = -1;   /* position (10000 d + k) of the last non-bar id, or -1 */
-            for (int i = 0; i < m; i++) {
-                if (run[i] == BAR) {
-                    bad += last >= 0 && (last % 10000 + 1) % 8 != 0;
-                    if (last >= 0)
-                        last++;
+    for (int max_bars = 0; max_bars <= 3; max_bars += 3) {
+        all.max_bars = max_bars;
+        int bad = 0, rows = 0, with_prefix = 0, with_suffix = 0, longest = 0;
+        for (long step = 0; step < 40; step++) {
+            CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &all, 3, step, in, tg, &e), TX_OK);
+            for (int r = 0; r < B; r++) {
+                const int32_t *x = in + r * T, *y = tg + r * T;
+                int32_t seq[T + 1];
+                int n = 0, ps = -1, pm = -1;
+                for (int i = 0; i < T && (i == 0 || y[i - 1] >= 0 || x[i] == SUF || x[i] == MID); i++)
+                    seq[n++] = x[i];
+                if (n == T && y[T - 1] >= 0)
+                    seq[n++] = y[T - 1];
+                for (int i = 0; i + 1 < n; i++) {   /* targets: the next token, or ignored before a sentinel */
+                    int sentinel = seq[i + 1] == PRE || seq[i + 1] == SUF || seq[i + 1] == MID;
+                    bad += sentinel ? y[i] != -1 : y[i] != seq[i + 1];
+                }
+                for (int i = 0; i < n; i++) {
+                    if (seq[i] == SUF)
+                        ps = ps < 0 ? i : -2;
+                    if (seq[i] == MID)
+                        pm = pm < 0 ? i : -2;
+                }
+                if (seq[0] != PRE || ps < 1 || pm <= ps || pm + 1 >= n) {
+                    bad++;
                     continue;
                 }
-                int pos = run[i] - 1;
-                bad += last >= 0 && pos != last + 1;
-                bad += pos % 10000 % 8 == 0;
-                last = pos;
+                rows++;
+                with_prefix += ps > 1;
+                with_suffix += pm > ps + 1;
+                int mid_bars = 0;
+                for (int i = pm + 1; i < n; i++)
+                    mid_bars += seq[i] == BAR;
+                longest = mid_bars > longest ? mid_bars : longest;
+                /* middle and suffix start at bars; prefix middle suffix is one contiguous run */
+                bad += seq[pm + 1] != BAR || (pm > ps + 1 && seq[ps + 1] != BAR);
+                int32_t run[T + 1];
+                int m = 0;
+                for (int i = 1; i < ps; i++)
+                    run[m++] = seq[i];
+                for (int i = pm + 1; i < n; i++)
+                    run[m++] = seq[i];
+                for (int i = ps + 1; i < pm; i++)
+                    run[m++] = seq[i];
+                int last = -1;   /* position (10000 d + k) of the last non-bar id, or -1 */
+                for (int i = 0; i < m; i++) {
+                    if (run[i] == BAR) {
+                        bad += last >= 0 && (last % 10000 + 1) % 8 != 0;
+                        if (last >= 0)
+                            last++;
+                        continue;
+                    }
+                    int pos = run[i] - 1;
+                    bad += last >= 0 && pos != last + 1;
+                    bad += pos % 10000 % 8 == 0;
+                    last = pos;
+                }
             }
         }
+        CHECK_INT(bad, 0);
+        CHECK(rows > 300);
+        CHECK(with_prefix > 0 && with_prefix < rows);
+        CHECK(with_suffix > 0 && with_suffix < rows);
+        if (max_bars) {   /* one row in eight runs to the window's end; the others have a suffix */
+            CHECK(longest == max_bars);
+            CHECK(with_suffix > rows * 3 / 4);
+        } else {
+            CHECK(longest > 3);
+        }
+        printf("  max bars %d: %d fill-in-the-middle rows: %d with a prefix, %d with a suffix, longest middle %d bars\n",
+               max_bars, rows, with_prefix, with_suffix, longest);
     }
-    CHECK_INT(bad, 0);
-    CHECK(rows > 300);
-    CHECK(with_prefix > 0 && with_prefix < rows);
-    CHECK(with_suffix > 0 && with_suffix < rows);
-    printf("  %d fill-in-the-middle rows: %d with a prefix, %d with a suffix\n", rows, with_prefix, with_suffix);
     tx_shard_free(s);
     unlink(jp);
     snprintf(jp, sizeof jp, "%s.bin", shard);

@@ -48,6 +48,21 @@ cmp -s full.safetensors part.safetensors && ok || bad "the resumed checkpoint di
 expect 1 "$bin" train --resume full.safetensors --data remi-train.json --out x.safetensors
 contains err "already at step 20 of 20"
 
+# ---- --init starts from the weights with a new schedule ----
+expect 0 "$bin" train --init full.safetensors --data remi-train.json --out init.safetensors --steps 3 --lr 1e-3 \
+    --log-every 1
+i1=$(sed -n 's/^step 1\/3: loss \([0-9.]*\),.*/\1/p' out)
+f20=$(sed -n 's/^step 20\/20: loss \([0-9.]*\),.*/\1/p' full.log)
+# the first loss is the trained model's (within a step of noise), not a fresh one's (~6.3 = ln 516)
+if [ -n "$i1" ] && [ -n "$f20" ] && awk "BEGIN{exit !($i1 < $f20 + 0.5)}"; then ok
+else bad "--init did not start from the weights: step 1 loss '$i1', the run ended at '$f20'"; fi
+contains out "steps 1 to 3 of 3"
+expect 0 "$bin" train --resume init.safetensors --data remi-train.json --out init.safetensors --steps 4
+expect 2 "$bin" train --init full.safetensors --resume full.safetensors --data remi-train.json --out x.safetensors
+expect 1 "$bin" train --init full.safetensors --config '{"d_model": 64, "layers": 2, "heads": 2, "context": 64}' \
+    --data remi-train.json --out x.safetensors
+contains err "the checkpoint's model differs from --config"
+
 # ---- SIGTERM finishes the step, writes the checkpoint, and the run resumes from it ----
 "$bin" train --config "$tiny" $common --steps 1000000 --warmup 10 --out sig.safetensors >sig.log 2>sig.err &
 pid=$!

@@ -227,8 +227,8 @@ int cmd_infill(int argc, char **argv)
             goto done;
         }
         double secs = tx_now() - t0;
-        if (res.full)
-            fprintf(stderr, "tactus: %s: the context filled after %ld of %ld bars; the rest stay empty\n", in,
+        if (!res.bar_end)   /* the room for the middle ran out before its last bar was complete */
+            fprintf(stderr, "tactus: %s: the context filled during new bar %ld of %ld; what follows stays empty\n", in,
                     res.bars, last - first + 1);
         if (cli_lm_decode(&lm, hist, a, 0, &dec_base, NULL, &err) ||
             cli_lm_decode(&lm, hist, n_hist, 0, &dec_all, NULL, &err)) {

@@ -48,7 +48,11 @@ static const char options[] =
     "  --fim RATE           train this share of rows to fill in the middle: PRE prefix SUF suffix\n"
     "                       MID middle, with sentinels FIM_Prefix, FIM_Suffix, FIM_Middle added\n"
     "                       after the tokenizer's vocabulary (0: off)\n"
+    "  --fim-bars N         middles of 1..N whole bars, most with a suffix after them (8); 0: a\n"
+    "                       middle from any bar to a later one or to the window's end\n"
     "  --resume CKPT        continue from a checkpoint written by tactus train\n"
+    "  --init CKPT          start from a checkpoint's weights with a new optimizer and schedule\n"
+    "                       (fine-tuning); the settings are this command line's\n"
     "  --release FILE       also write the weights alone in float16 (half the size, not resumable);\n"
     "                       with --resume of a finished run, only this\n"
     "  -j, --json           one JSON object per logged step\n"
@@ -59,6 +63,7 @@ static const char options[] =
 #define META_TOK_VOCAB "tactus.tokenizer.vocab"
 #define META_TRAIN "tactus.train"
 #define MAX_JSON_FILE (64u << 20)
+#define MAX_FIM_BARS 1000
 
 /* The training settings, saved in the checkpoint as "tactus.train" so that a resumed run can take them
  * back; `given` marks the ones set on this command line (they win over the checkpoint's). */
@@ -66,12 +71,13 @@ typedef struct settings {
     long steps, warmup, log_every, eval_every, save_every, stop_after;
     int batch, context, accum;
     double lr, weight_decay, clip, fim;
+    int fim_bars;
     uint64_t seed;
     int32_t bos;
 } settings;
 
 enum { G_STEPS = 1, G_WARMUP = 2, G_BATCH = 4, G_CONTEXT = 8, G_ACCUM = 16, G_LR = 32, G_WD = 64,
-       G_CLIP = 128, G_SEED = 256, G_FIM = 512 };
+       G_CLIP = 128, G_SEED = 256, G_FIM = 512, G_FIM_BARS = 1024 };
 
 static volatile sig_atomic_t interrupted;
 
@@ -223,8 +229,8 @@ static void settings_json(const settings *s, tx_buf *b)
 {
     tx_buf_printf(b, "{\"steps\": %ld, \"batch\": %d, \"context\": %d, \"accum\": %d, \"lr\": %.9g, "
                   "\"warmup\": %ld, \"weight_decay\": %.9g, \"clip\": %.9g, \"seed\": %" PRIu64 ", "
-                  "\"bos\": %d, \"fim\": %.9g}", s->steps, s->batch, s->context, s->accum, s->lr,
-                  s->warmup, s->weight_decay, s->clip, s->seed, (int)s->bos, s->fim);
+                  "\"bos\": %d, \"fim\": %.9g, \"fim_bars\": %d}", s->steps, s->batch, s->context, s->accum,
+                  s->lr, s->warmup, s->weight_decay, s->clip, s->seed, (int)s->bos, s->fim, s->fim_bars);
 }
 
 /* Takes the settings of a checkpoint's "tactus.train" that this command line did not give. */
@@ -244,12 +250,14 @@ static int settings_from_checkpoint(const char *path, const char *text, settings
     int64_t context = tx_json_get_int(j, "context", -1), accum = tx_json_get_int(j, "accum", -1);
     int64_t warmup = tx_json_get_int(j, "warmup", -1), seed = tx_json_get_int(j, "seed", -1);
     int64_t bos = tx_json_get_int(j, "bos", -2);
+    int64_t fim_bars = tx_json_get_int(j, "fim_bars", 0);   /* checkpoints from before the option: 0 */
     double lr = tx_json_get_num(j, "lr", -1), wd = tx_json_get_num(j, "weight_decay", -1);
     double clip = tx_json_get_num(j, "clip", -1), fim = tx_json_get_num(j, "fim", 0);
     tx_arena_free(&a);
     if (steps < 1 || batch < 1 || batch > 1 << 20 || context < 1 || context > TX_MODEL_MAX_CONTEXT ||
         accum < 1 || accum > 1 << 20 || warmup < 0 || seed < 0 || bos < -1 || bos > TX_MODEL_MAX_VOCAB ||
-        !(lr >= 0) || !(wd >= 0) || !(clip >= 0) || !(fim >= 0 && fim <= 1)) {
+        !(lr >= 0) || !(wd >= 0) || !(clip >= 0) || !(fim >= 0 && fim <= 1) || fim_bars < 0 ||
+        fim_bars > MAX_FIM_BARS) {
         cli_error("%s: missing or out-of-range training settings", name);
         return EXIT_INPUT;
     }
@@ -263,6 +271,7 @@ static int settings_from_checkpoint(const char *path, const char *text, settings
     if (!(given & G_WD)) s->weight_decay = wd;
     if (!(given & G_CLIP)) s->clip = clip;
     if (!(given & G_FIM)) s->fim = fim;
+    if (!(given & G_FIM_BARS)) s->fim_bars = (int)fim_bars;
     s->bos = (int32_t)bos;
     return EXIT_OK;
 }
@@ -377,7 +386,8 @@ static size_t count_targets(const int32_t *targets, size_t n)
 int cmd_train(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DATA, O_OUT, O_VALID, O_STEPS, O_BATCH, O_CONTEXT, O_ACCUM, O_LR, O_WARMUP,
-           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME, O_FIM, O_RELEASE };
+           O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME, O_FIM, O_RELEASE,
+           O_FIM_BARS, O_INIT };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, O_CONFIG},
         {"data", required_argument, NULL, O_DATA},
@@ -399,12 +409,15 @@ int cmd_train(int argc, char **argv)
         {"resume", required_argument, NULL, O_RESUME},
         {"fim", required_argument, NULL, O_FIM},
         {"release", required_argument, NULL, O_RELEASE},
+        {"fim-bars", required_argument, NULL, O_FIM_BARS},
+        {"init", required_argument, NULL, O_INIT},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *data = NULL, *out = NULL, *valid_path = NULL, *resume = NULL, *release = NULL;
-    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, 0, -1};
+    const char *init = NULL;
+    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, 8, 0, -1};
     unsigned given = 0;
     int json = 0, c;
     long v;
@@ -417,6 +430,7 @@ int cmd_train(int argc, char **argv)
         case O_VALID: valid_path = optarg; break;
         case O_RESUME: resume = optarg; break;
         case O_RELEASE: release = optarg; break;
+        case O_INIT: init = optarg; break;
         case O_STEPS:
             if (cli_parse_long(optarg, 1, 1L << 40, &s.steps))
                 return cli_usage_error("train", "--steps must be a positive integer");
@@ -487,6 +501,12 @@ int cmd_train(int argc, char **argv)
                 return cli_usage_error("train", "--fim must be a number in 0..1");
             given |= G_FIM;
             break;
+        case O_FIM_BARS:
+            if (cli_parse_long(optarg, 0, MAX_FIM_BARS, &v))
+                return cli_usage_error("train", "--fim-bars must be an integer in 0..%d", MAX_FIM_BARS);
+            s.fim_bars = (int)v;
+            given |= G_FIM_BARS;
+            break;
         case 'j': json = 1; break;
         case 'h': cli_usage(stdout, "train", options); return cli_flush_stdout();
         default: return cli_usage_error("train", "bad option");
@@ -496,8 +516,10 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!data || !out)
         return cli_usage_error("train", "--data SHARD.json and --out CKPT are required");
-    if (!config && !resume)
-        return cli_usage_error("train", "--config is required (unless --resume gives the model)");
+    if (resume && init)
+        return cli_usage_error("train", "--resume and --init exclude each other");
+    if (!config && !resume && !init)
+        return cli_usage_error("train", "--config is required (unless --resume or --init gives the model)");
 
     int status = EXIT_OK;
     tx_shard *shard = NULL, *valid = NULL;
@@ -542,19 +564,20 @@ int cmd_train(int argc, char **argv)
     tx_model_config mc;
     if (config && (status = read_config(config, tx_shard_vocab(shard) + (s.fim > 0 ? 3 : 0), &mc)))
         goto done;
-    if (resume) {
+    const char *source = resume ? resume : init;   /* the checkpoint whose weights start the run */
+    if (source) {
         tokenizer_meta old;
-        status = read_checkpoint_meta(resume, &old, &train_meta);
+        status = read_checkpoint_meta(source, &old, &train_meta);
         if (!status && old.name.len && (strcmp(old.name.data, tm.name.data ? tm.name.data : "") ||
                                        strcmp(old.config.data ? old.config.data : "",
                                               tm.config.data ? tm.config.data : ""))) {
-            cli_error("%s: the checkpoint was trained with another tokenizer than %s's", resume, data);
+            cli_error("%s: the checkpoint was trained with another tokenizer than %s's", source, data);
             status = EXIT_INPUT;
         }
         tokenizer_meta_free(&old);
-        if (status || (status = settings_from_checkpoint(resume, train_meta, &s, given)))
+        if (status || (resume && (status = settings_from_checkpoint(resume, train_meta, &s, given))))
             goto done;
-        if (tx_model_load(resume, &m, &err)) {
+        if (tx_model_load(source, &m, &err)) {
             cli_error("%s", err.msg);
             status = EXIT_INPUT;
             goto done;
@@ -567,7 +590,7 @@ int cmd_train(int argc, char **argv)
             tx_buf_free(&a);
             tx_buf_free(&b);
             if (!same) {
-                cli_error("%s: the checkpoint's model differs from --config %s", resume, config);
+                cli_error("%s: the checkpoint's model differs from --config %s", source, config);
                 status = EXIT_INPUT;
                 goto done;
             }
@@ -596,7 +619,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     tx_fim fim = {(float)s.fim, tx_shard_vocab(shard), tx_shard_vocab(shard) + 1, tx_shard_vocab(shard) + 2,
-                  tm.bar};
+                  tm.bar, s.fim_bars};
     if (s.fim > 0) {
         if (tm.bar < 0 || !tm.vocab.len) {
             cli_error("%s: --fim needs a tokenizer with bar tokens (remi, remi+)", data);
