@@ -1052,7 +1052,7 @@ int tx_corpus_index(tx_corpus *c, const tx_corpus_index_opts *o, tx_corpus_run *
 
 /* Bump ANALYZER_VERSION when what tx_analyze gives for the same score changes: a re-run then analyzes
  * every row again. */
-#define ANALYZER_VERSION "2"
+#define ANALYZER_VERSION "3"
 
 /* One row to analyze, and its result. */
 typedef struct arow {

@@ -3,10 +3,12 @@
  * between tracks, and descriptive statistics (MusPy-style metrics), with one JSON form shared by
  * `tactus analyze --json` and other fronts.
  *
- * This is not a full harmonic grammar: roman numerals are read against one key (no tonicization
- * beyond secondary dominants; the cadential 6/4 and the augmented sixths are the only labels read
- * from context or from the exact pitch-class set), phrases are found from rests only, and surprisal
- * (which needs a model) is not here. Drum tracks and grace notes are left out of
+ * This is not a full harmonic grammar: roman numerals are read against the local key in force at each
+ * chord (no pivot chords; tonicization only as secondary dominants and leading-tone chords; the
+ * cadential 6/4, the augmented sixths and the diminished sevenths' roots are the only labels read
+ * from context or from the exact pitch-class set), phrases are found from rests only, chord symbols
+ * (ABC "Am7") are compared with the notes' triad by root and major/minor only, and surprisal (which
+ * needs a model) is not here. Drum tracks and grace notes are left out of
  * every analysis. Voices are the score's tracks.
  *
  * Ownership: tx_analyze() gives the caller a tx_analysis to free with tx_analysis_free(); functions
@@ -76,8 +78,10 @@ TX_API const char *tx_key_tonic_name(int tonic, int mode);
 TX_API double tx_key_mirex_score(int ref_tonic, int ref_mode, int tonic, int mode);
 
 /* Local keys: the key of each bar from the window of `window_bars` bars around it (centred, kept
- * whole inside the piece at its edges), consecutive bars of one key merged into a segment. Where two
- * keys meet, windows that mix them may read a third key for a bar or two. */
+ * whole inside the piece at its edges), consecutive bars of one key merged into a segment. A new key
+ * takes over only on clear evidence: its window must correlate with it at least 0.05 better than with
+ * the key in force, and the next bar's window must name it too; otherwise the bar keeps the key in
+ * force (so a short tonicization, or a window that mixes two keys, does not make a segment). */
 typedef struct tx_key_segment {
     int64_t first_bar, last_bar;  /* 0-based, inclusive */
     tx_tick start, end;           /* ticks of the segment's first bar start and last bar end */
@@ -110,10 +114,12 @@ typedef struct tx_chord {
     int inversion;        /* 0 root position, 1 third, 2 fifth, 3 seventh in the bass; -1 another tone */
     int n_pitches;        /* distinct pitch classes sounding */
     char name[24];        /* "C", "Am7", "G7/B", "F#dim", "Bbsus4" ... */
-    char roman[24];       /* against the global key ("V65", "ii6", "V7/V", "N6", "Cad64", "Ger65");
-                             tx_analyze fills it, "" elsewhere */
+    char roman[24];       /* against key_tonic / key_mode, the local key ("V65", "ii6", "V7/V", "N6",
+                             "Cad64", "Ger65"); tx_analyze fills it, "" elsewhere */
     unsigned pcs;         /* the pitch classes sounding where the chord starts, a bit per class (the
                              augmented sixths are told apart by them); 0 when unknown */
+    int key_tonic;        /* the key roman is read in (pitch class), -1 when none (tx_chord_identify) */
+    int key_mode;         /* TX_MODE_MAJOR or TX_MODE_MINOR, -1 when none */
 } tx_chord;
 
 /* "major", "minor", "diminished", ... */
@@ -121,8 +127,8 @@ TX_API const char *tx_chord_quality_name(int quality);
 /* The intervals above the root, a bit per semitone (bit 0 is the root). */
 TX_API unsigned tx_chord_quality_mask(int quality);
 /* Names a pitch-class set (bit pc set for each class present) over a bass pitch class. Returns 0 and
- * fills *out (onset, end and roman left alone; pcs set to the set), or -1 when fewer than two classes
- * sound or nothing fits. */
+ * fills *out (onset, end and roman left alone; pcs set to the set; key_tonic and key_mode -1), or -1
+ * when fewer than two classes sound or nothing fits. */
 TX_API int tx_chord_identify(unsigned pc_mask, int bass, tx_chord *out);
 /* Rewrites c->name with the spelling of a key (sharps in sharp keys, flats in flat keys; G# in A
  * minor); key_tonic -1 gives the spelling without a key (sharps, but Eb, Ab and Bb).
@@ -131,26 +137,95 @@ TX_API void tx_chord_spell(tx_chord *c, int key_tonic, int key_mode);
 /* The roman numeral of c in a key (tonic pitch class, TX_MODE_MAJOR or TX_MODE_MINOR) into buf (at
  * least 24 bytes): case from the chord's third, o / + / M / ø (UTF-8) for diminished, augmented,
  * major-seventh and half-diminished chords, figured-bass inversions (6, 64; 7, 65, 43, 42),
- * secondary dominants and leading-tone chords of diatonic degrees (V7/V, viio7/ii), the Neapolitan
- * (N6), b / # for other chromatic roots; minor keys read against harmonic minor plus the subtonic.
- * The augmented sixths with the flat sixth degree in the bass and the sharp fourth above it are named
- * as music21 and RomanText name them, from c->pcs (exactly these classes, doublings aside): "It6"
- * (b6 1 #4), "Fr43" (b6 1 2 #4), "Ger65" (b6 1 b3 #4); with another bass they get the numeral of the
- * chord the identifier found. Pitch classes cannot tell Ger65 from V7/bII over the same bass: both
- * read as Ger65. The cadential 6/4 needs the next chord: tx_analyze_romans.
- * Not yet: local keys. "" when mode is neither major nor minor. */
+ * secondary dominants and leading-tone chords of diatonic degrees (V/V, V7/V, viio/V, viio7/V,
+ * viiø7/V; not of a diminished triad), the Neapolitan (N6), b / # for other chromatic roots; minor
+ * keys read against harmonic minor plus the subtonic. A diminished seventh has four possible roots:
+ * the key's leading tone when it is one of them, else the one whose target is a diatonic degree
+ * (V first, then the bass, then IV / iv, ii, vi / VI, iii / III in that order); a minor sixth chord
+ * that is also a half-diminished seventh (Am6/F# = F#ø7) is read as the seventh chord when that is
+ * diatonic (viiø7 in major, iiø7 in minor) or a secondary leading-tone chord.
+ * The augmented sixths are named as music21 and RomanText name them, from c->pcs (exactly these
+ * classes, doublings aside): It (b6 1 #4), Fr (b6 1 2 #4), Ger (b6 1 b3 #4), with the figures of
+ * the triad or seventh chord they are inversions of (root #4 for It and Ger, 2 for Fr): "It6",
+ * "Fr43", "Ger65" with the flat sixth in the bass, and "It", "It64"; "Fr7", "Fr65", "Fr42"; "Ger7",
+ * "Ger43", "Ger42" with another bass. Pitch classes cannot tell Ger65 from V7/bII over the same
+ * bass: both read as Ger65. The cadential 6/4 needs the next chord: tx_analyze_romans.
+ * "" when mode is neither major nor minor. */
 TX_API const char *tx_chord_roman(const tx_chord *c, int tonic, int mode, char *buf);
-/* Fills the roman member of chords[0..n) in a key (tx_chord_roman), then names each cadential 6/4
- * "Cad64", as music21 and RomanText do: a tonic triad (I or i) in second inversion, the fifth degree
- * in the bass, followed at once by V or V7 over the same bass note class (the V keeps its "V" or
- * "V7"). A mode other than major or minor leaves every roman "". */
+/* Fills the roman member of chords[0..n) in a key (tx_chord_roman; key_tonic and key_mode set to it),
+ * then names each cadential 6/4 "Cad64", as music21 and RomanText do: a tonic triad (I or i) in second
+ * inversion, the fifth degree in the bass, followed at once by V or V7 over the same bass note class
+ * (the V keeps its "V" or "V7"). A diminished seventh followed at once by a chord takes the root that
+ * leads a semitone up to that chord's root, when one does (C#o7 before F in C: viio7/IV). A mode other
+ * than major or minor leaves every roman "". */
 TX_API void tx_analyze_romans(tx_chord *chords, size_t n, int tonic, int mode);
+/* The same against local keys: each chord in the key of the segment (tx_analyze_local_keys) that holds
+ * its onset; chords before the first segment, or all of them without segments, in tonic / mode. */
+TX_API void tx_analyze_romans_local(tx_chord *chords, size_t n, const tx_key_segment *keys, size_t n_keys,
+                                    int tonic, int mode);
 /* Chords on every onset slice of s (the notes sounding at each onset), merged where consecutive slices
  * give the same chord. A slice of one or two pitch classes that all belong to the chord before it
  * (sounding until at most a quarter note earlier) continues that chord, so broken chords and
  * arpeggios keep their harmony; other slices of one pitch class give no chord. Names use the plain
  * spelling (tx_chord_spell with no key). Caller frees *out with tx_free. */
 TX_API int tx_analyze_chords(const tx_score *s, tx_chord **out, size_t *n, tx_error *err);
+
+/* ---- chord symbols ---- */
+
+/* MIREX "majmin" classes of a chord: what the chord-symbol comparison counts. */
+enum { TX_MAJMIN_OTHER = -1, TX_MAJMIN_MAJOR = 0, TX_MAJMIN_MINOR = 1 };
+
+typedef struct tx_chord_symbol {
+    int root;             /* pitch class */
+    int quality;          /* enum tx_chord_quality: the nearest (C7b9 is a dominant ninth, Cm11 a minor
+                             ninth, C+7 and Cdim(maj7) are augmented and diminished) */
+    int bass;             /* pitch class after a slash ("G/B"), else -1 */
+    int majmin;           /* TX_MAJMIN_MAJOR (major third and a perfect fifth or none: C, C7, Cmaj7, C6,
+                             C9, C7b9), TX_MAJMIN_MINOR (Cm, Cm7, Cm6, Cm9, Cm(maj7)), else
+                             TX_MAJMIN_OTHER (dim, aug, sus, m7b5, power chords) */
+} tx_chord_symbol;
+
+/* Parses a chord symbol: an optional pair of parentheses around it (an optional chord, "(E7)"); a root
+ * A-G with #, b, or the Nottingham + / - after it; a quality: nothing (major), m min mi - (minor),
+ * dim o d (diminished; "d" as the Nottingham set writes it), aug + a (augmented), sus2, sus4, sus, 5,
+ * 6, 69, 7, 9, 11, 13, maj7 M7 ma7 j7 (and 9, 13), m6, m7, m9, m11, mmaj7 m(maj7), m7b5 m7-5 ø ø7,
+ * dim7 o7 d7, aug7 +7, 7sus4, add9 add2 add4, and alterations b5 #5 -5 +5 b9 #9 #11 b13 (also in
+ * parentheses); then an optional slash bass in either case ("G/b", "D/f+" as Nottingham writes F#).
+ * Leading and trailing blanks are allowed. Returns 0, or -1 for anything else (out untouched), and
+ * never reads past the terminating NUL. */
+TX_API int tx_chord_symbol_parse(const char *text, tx_chord_symbol *out);
+
+/* One chord symbol of the score compared with its notes. */
+typedef struct tx_symbol_match {
+    tx_tick tick, end;    /* the span: to the next chord symbol of the same track, or the last note's end */
+    const char *text;     /* borrowed from the score */
+    int understood;       /* tx_chord_symbol_parse succeeded */
+    tx_chord_symbol sym;
+    int heard_root;       /* the major or minor triad that the span's notes fit best; -1 when the span */
+    int heard_majmin;     /* has no notes */
+    int compared;         /* understood, majmin-comparable (major or minor) and heard */
+    int agree;            /* compared, and root and class are equal */
+} tx_symbol_match;
+
+typedef struct tx_symbol_report {
+    size_t read;          /* chord-symbol texts (TX_TEXT_CHORD) */
+    size_t not_understood;
+    size_t compared, agreed;
+    double agreement;     /* agreed / compared, 0 when none compared */
+    tx_symbol_match *items; size_t n_items;   /* in tick order; the caller frees items with tx_free */
+} tx_symbol_report;
+
+/* Compares each chord symbol of s with the notes of its span, MIREX majmin style: the symbol reduced to
+ * root and major / minor (symbols of another class are read but not compared; the slash bass does not
+ * count), the notes reduced to the major or minor triad that fits them best: each note's time inside
+ * the span, doubled for a note that starts on a beat, summed per pitch class; each of the 24 triads
+ * scores the weight of its three classes less half the weight outside them, with a bonus of a fifth
+ * of the span's weight for I, IV and V of the key of the whole score (and a tie-break for its other
+ * diatonic triads; the root's weight breaks exact ties). On the Nottingham set the symbols agree with
+ * their melodies so reckoned 0.673 of the time (weights chosen on that set; see analyze.c). A melody
+ * alone often leaves the harmony open, so the agreement of a melody with its symbols is a lower bound
+ * on the symbols' correctness, not a measure of it. */
+TX_API int tx_analyze_chord_symbols(const tx_score *s, tx_symbol_report *out, tx_error *err);
 
 /* ---- cadences ---- */
 
@@ -171,7 +246,8 @@ typedef struct tx_cadence {
 
 /* "perfect authentic", "imperfect authentic", "half", "deceptive", "plagal". */
 TX_API const char *tx_cadence_kind_name(int kind);
-/* Cadences at phrase ends in a key: a phrase ends at the last chord (when it lasts to the end of the
+/* Cadences at phrase ends, each in the key of its final chord (key_tonic / key_mode, the local key
+ * tx_analyze_romans_local gave it) or, for a chord without one, in tonic / mode: a phrase ends at the last chord (when it lasts to the end of the
  * notes) and at each chord followed by a quarter note or more without a chord (rests, or single
  * notes outside it: the only phrase marks MIDI and ABC reliably carry). The top voice
  * of the final chord is the highest note sounding at its onset. Caller frees *out with tx_free. */
@@ -261,7 +337,9 @@ typedef struct tx_analyze_options {
     int profile;                  /* enum tx_key_profile; TX_KEY_DEFAULT */
     int chords;                   /* include chords (1) */
     int voice_leading;            /* include voice leading (1) */
-    int local_key_bars;           /* window of the local keys in bars (8); 0 leaves them out */
+    int local_key_bars;           /* window of the local keys in bars (8); 0 leaves them out (and roman
+                                     numerals are read in the global key) */
+    int chord_symbols;            /* compare the score's chord symbols with its notes (1) */
 } tx_analyze_options;
 
 TX_API void tx_analyze_options_init(tx_analyze_options *o);
@@ -270,7 +348,8 @@ typedef struct tx_analysis {
     tx_key_result key;
     tx_key_segment *local_keys; size_t n_local_keys;
     tx_chord *chords; size_t n_chords;
-    tx_cadence *cadences; size_t n_cadences;   /* in the global key; with chords only */
+    tx_cadence *cadences; size_t n_cadences;   /* each in its final chord's local key; with chords only */
+    tx_symbol_report symbols;     /* chord symbols against the notes (all zero without them) */
     tx_vl_result vl;
     tx_stats stats;
 } tx_analysis;
@@ -281,6 +360,9 @@ TX_API void tx_analysis_free(tx_analysis *a);
 /* Appends the analysis as JSON members (no braces: `"key": {...}, "chords": [...], ...`), so a front
  * can put its own members (file, tune) around them. s gives bar:beat places and spellings. */
 TX_API int tx_analysis_json(const tx_analysis *a, const tx_score *s, tx_buf *b);
+/* A key as RomanText writes it before a numeral: the tonic's name, capital for major ("G", "Bb"),
+ * small for minor ("g", "f#"), into buf (at least 8 bytes). */
+TX_API const char *tx_analyze_key_label(int tonic, int mode, char *buf);
 /* "bar:beat" (both 1-based; a fractional beat as 2.5) of tick into buf (at least 48 bytes). */
 TX_API const char *tx_analyze_place(const tx_score *s, tx_tick tick, char *buf);
 

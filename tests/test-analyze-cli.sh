@@ -67,6 +67,49 @@ printf 'MThd\0\0\0\6\0\1\0\2\1\340MTrk\0\0\0\20\0\220' >"$tmp/trunc.mid"
 expect 1 "$bin" analyze "$tmp/trunc.mid"
 contains "$tmp/err" "tactus: $tmp/trunc.mid: track 0, byte "
 
+# roman numerals in the local key: eight bars of C major (with V7/V V in bar 4), eight of G major; the
+# first numeral in each key carries the key, RomanText style ("G: V7")
+cat >"$tmp/mod.abc" <<'EOF'
+X:1
+T:C to G
+M:4/4
+L:1/2
+K:C
+[C,EGc][F,FAc]|[G,,FBd][C,EGc]|[A,,EAc][F,,FAc]|[D,^FAc][G,,DGB]|[C,EGc][F,,FAc]|[D,FAd][G,,FBd]|[C,EGc][A,,EAc]|[F,,FAc][C,EGc]|
+[G,,DGB][D,D^FA]|[D,^FAc][G,,DGB]|[E,,EGB][B,,D^FB]|[A,,EG^c][D,^FAd]|[G,,DGB][E,,EGB]|[A,,EAc][D,^FAc]|[G,,DGB][D,D^FA]|[D,^FAc][G,,DBg]|]
+EOF
+expect 0 "$bin" analyze --max-list 40 "$tmp/mod.abc"
+contains "$tmp/out" "local keys:  bars 1-9 C major, bars 10-16 G major"
+contains "$tmp/out" "1:1 C (C: I), 1:3 F (IV)"
+contains "$tmp/out" "4:1 D7 (V7/V), 4:3 G (V)"
+contains "$tmp/out" "10:1 D7 (G: V7), 10:3 G (I)"
+contains "$tmp/out" "16:1 D7 (V7), 16:3 G (I)"
+expect 0 "$bin" analyze --json "$tmp/mod.abc"
+contains "$tmp/out" '"name": "D7", "root": "D", "quality": "dominant seventh", "inversion": 0, "roman": "V7/V", "key": "C"}'
+contains "$tmp/out" '"name": "D7", "root": "D", "quality": "dominant seventh", "inversion": 0, "roman": "V7", "key": "G"}'
+expect 0 "$bin" analyze --explain "$tmp/mod.abc"
+contains "$tmp/out" "perfect authentic cadence, D7 (V7) to G (I) in G major"
+
+# chord symbols compared with the melody under them
+cat >"$tmp/sym.abc" <<'EOF'
+X:1
+T:Symbols
+M:4/4
+L:1/4
+K:G
+"G"GBdB|"Em"EGBG|"Am"cAEA|"D7"D^FAc|"G"G4|"H"G4|"Bdim"Bd=fB|"C"EGBG|]
+EOF
+expect 0 "$bin" analyze "$tmp/sym.abc"
+contains "$tmp/out" "symbols:     8 read, 1 not understood, 6 compared with the notes, 5 agree (83.3%)"
+expect 0 "$bin" analyze --json "$tmp/sym.abc"
+contains "$tmp/out" '"chord_symbols": {"read": 8, "not_understood": 1, "compared": 6, "agreed": 5, "agreement": 0.8333, "symbols": [{"at": "1:1", "tick": 0, "symbol": "G", "heard": "G", "understood": true, "agree": true}'
+contains "$tmp/out" '"symbol": "H", "heard": "G", "understood": false, "agree": null}'
+contains "$tmp/out" '"symbol": "Bdim", "heard": "G", "understood": true, "agree": null}'
+expect 0 "$bin" analyze --explain "$tmp/sym.abc"
+contains "$tmp/out" "Chord symbols: 8 in the score, 1 not understood. 6 major or minor ones were compared"
+contains "$tmp/out" 'bar:beat 6:1: "H" is not a chord symbol tactus reads'
+contains "$tmp/out" 'bar:beat 8:1: "C", where the notes suggest E minor'
+
 # --surprisal: every note of the tune gets an information content, with the bundled model or another
 tunes=$src/corpora/prompts/melodies.abc
 expect 0 "$bin" analyze --surprisal --json --tune 1 "$tunes"

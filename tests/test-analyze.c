@@ -164,6 +164,33 @@ static void test_local_keys(void)
     tx_free(g);
     CHECK_INT(tx_analyze_local_keys(s, 77, 4, &g, &n, NULL), TX_EINVAL);
     tx_score_free(s);
+
+    /* stability, with one-bar windows: a single bar of D major harmony (D F# A, A C# E) among bars of C
+     * major is no modulation; two such bars are */
+    for (int len = 1; len <= 2; len++) {
+        s = new_score(1);
+        for (int bar = 0; bar < 10; bar++) {
+            int d = bar >= 4 && bar < 4 + len;
+            static const int cmaj[4][3] = {{60, 64, 67}, {65, 69, 72}, {67, 71, 74}, {60, 64, 67}};
+            static const int dmaj[4][3] = {{62, 66, 69}, {67, 71, 74}, {69, 73, 76}, {62, 66, 69}};
+            for (int beat = 0; beat < 4; beat++)
+                for (int k = 0; k < 3; k++)
+                    tx_score_add_note(s, bar * 16 + beat * 4, 4, (d ? dmaj : cmaj)[beat][k], 80, 0, 0);
+        }
+        tx_score_sort(s);
+        CHECK_INT(tx_analyze_local_keys(s, TX_KEY_DEFAULT, 1, &g, &n, NULL), TX_OK);
+        CHECK_INT(n, len == 1 ? 1 : 3);
+        if (n == 3) {
+            CHECK_INT(g[1].tonic, 2);
+            CHECK_INT(g[1].first_bar, 4);
+            CHECK_INT(g[1].last_bar, 5);
+            CHECK_INT(g[2].tonic, 0);
+        }
+        if (n >= 1)
+            CHECK_INT(g[0].tonic, 0);
+        tx_free(g);
+        tx_score_free(s);
+    }
 }
 
 static unsigned pcs(const int *p, int n)
@@ -282,12 +309,420 @@ static void test_roman(void)
     check_roman((int[]){5, 9, 3}, 3, 5, 9, m, "It6");
     check_roman((int[]){5, 9, 11, 3}, 4, 5, 9, m, "Fr43");
     check_roman((int[]){5, 9, 0, 3}, 4, 5, 9, m, "Ger65");
-    check_roman((int[]){8, 0, 3, 6}, 4, 0, 0, M, "bVI65");
+    check_roman((int[]){8, 0, 3, 6}, 4, 0, 0, M, "Ger43");   /* inversions: test_augmented_sixths */
     check_roman((int[]){5, 8, 0}, 3, 8, 0, m, "iv6");
     tx_chord c;
     char buf[24];
     CHECK_INT(tx_chord_identify(pcs((int[]){0, 4, 7}, 3), 0, &c), 0);
     CHECK_STR(tx_chord_roman(&c, 0, TX_MODE_DORIAN, buf), "");
+}
+
+/* Secondary leading-tone chords: viio/x, viio7/x, viiø7/x, with the roots of the symmetrical
+ * diminished seventh and of the minor sixth chord read for the key */
+static void test_secondary_leading_tone(void)
+{
+    const int M = TX_MODE_MAJOR, m = TX_MODE_MINOR;
+    /* F#-A-C-Eb resolving to G in C major: viio7/V in every inversion (the identifier takes the bass as
+     * the root of a diminished seventh; the numeral rereads it) */
+    check_roman((int[]){6, 9, 0, 3}, 4, 6, 0, M, "viio7/V");
+    check_roman((int[]){6, 9, 0, 3}, 4, 9, 0, M, "viio65/V");
+    check_roman((int[]){6, 9, 0, 3}, 4, 0, 0, M, "viio43/V");
+    check_roman((int[]){6, 9, 0, 3}, 4, 3, 0, M, "viio42/V");
+    check_roman((int[]){6, 9, 0}, 3, 6, 0, M, "viio/V");
+    check_roman((int[]){6, 9, 0}, 3, 9, 0, M, "viio6/V");
+    check_roman((int[]){1, 4, 7}, 3, 1, 0, M, "viio/ii");
+    check_roman((int[]){8, 11, 2}, 3, 8, 0, M, "viio/vi");
+    /* F#-A-C-E: F#ø7, also Am6 over F#; over A the identifier says Am6 and the numeral rereads it */
+    check_roman((int[]){6, 9, 0, 4}, 4, 6, 0, M, "vii\xc3\xb8" "7/V");
+    check_roman((int[]){6, 9, 0, 4}, 4, 9, 0, M, "vii\xc3\xb8" "65/V");
+    check_roman((int[]){2, 5, 9, 11}, 4, 2, 0, M, "vii\xc3\xb8" "65");   /* Dm6 = Bø7/D, diatonic */
+    check_roman((int[]){2, 5, 9, 11}, 4, 2, 9, m, "ii\xc3\xb8" "65");     /* in A minor: iiø65 */
+    check_roman((int[]){11, 2, 5, 9}, 4, 11, 9, m, "ii\xc3\xb8" "7");
+    /* the key's own leading-tone chord stays diatonic, whichever note is the bass */
+    check_roman((int[]){11, 2, 5, 8}, 4, 2, 0, M, "viio65");
+    check_roman((int[]){8, 11, 2, 5}, 4, 11, 9, m, "viio65");
+    check_roman((int[]){8, 11, 2, 5}, 4, 5, 9, m, "viio42");
+    /* negative: a diminished triad whose target has no perfect fifth (A# C# E points at B, vii in C)
+     * is no secondary chord, and a minor sixth that is not a leading-tone seventh stays itself */
+    tx_chord c;
+    char buf[24];
+    CHECK_INT(tx_chord_identify(pcs((int[]){10, 1, 4}, 3), 10, &c), 0);
+    tx_chord_roman(&c, 0, M, buf);
+    CHECK(strchr(buf, '/') == NULL);
+    CHECK_STR(buf, "bviio");
+    CHECK_INT(tx_chord_identify(pcs((int[]){5, 8, 0, 2}, 4), 5, &c), 0);   /* Fm6 in C: no Dø7 reading */
+    tx_chord_roman(&c, 0, M, buf);
+    CHECK(strchr(buf, '/') == NULL);
+    CHECK(strstr(buf, "\xc3\xb8") == NULL);
+    CHECK_INT(tx_chord_identify(pcs((int[]){10, 2, 5}, 3), 10, &c), 0);   /* Bb: V/IV? no, bVII in C */
+    CHECK_STR(tx_chord_roman(&c, 0, M, buf), "bVII");
+    /* in context: C#o7 resolving to F in C is viio7/IV (the root E, C# its seventh: viio42/IV); alone,
+     * or before another chord, it is viio7/ii over its bass */
+    tx_chord seq[2];
+    CHECK_INT(tx_chord_identify(pcs((int[]){1, 4, 7, 10}, 4), 1, &seq[0]), 0);
+    CHECK_INT(tx_chord_identify(pcs((int[]){5, 9, 0}, 3), 5, &seq[1]), 0);
+    seq[0].onset = 0;
+    seq[0].end = seq[1].onset = 4;
+    seq[1].end = 8;
+    tx_analyze_romans(seq, 2, 0, M);
+    CHECK_STR(seq[0].roman, "viio42/IV");
+    CHECK_STR(seq[1].roman, "IV");
+    CHECK_INT(tx_chord_identify(pcs((int[]){2, 5, 9}, 3), 2, &seq[1]), 0);   /* to Dm: viio7/ii */
+    seq[1].onset = 4;
+    seq[1].end = 8;
+    tx_analyze_romans(seq, 2, 0, M);
+    CHECK_STR(seq[0].roman, "viio7/ii");
+    seq[0].end = 3;   /* a gap: no context, the bass is the root */
+    tx_analyze_romans(seq, 2, 0, M);
+    CHECK_STR(seq[0].roman, "viio7/ii");
+}
+
+/* Augmented sixths in every inversion, named with the figures of the chord they invert (RomanText:
+ * It and Ger on #4, Fr on 2), and sets that are not one */
+static void test_augmented_sixths(void)
+{
+    const int M = TX_MODE_MAJOR, m = TX_MODE_MINOR;
+    /* C major: Ab C F# (It), Ab C D F# (Fr), Ab C Eb F# (Ger) */
+    check_roman((int[]){8, 0, 6}, 3, 8, 0, M, "It6");
+    check_roman((int[]){8, 0, 6}, 3, 6, 0, M, "It");
+    check_roman((int[]){8, 0, 6}, 3, 0, 0, M, "It64");
+    check_roman((int[]){8, 0, 2, 6}, 4, 8, 0, M, "Fr43");
+    check_roman((int[]){8, 0, 2, 6}, 4, 2, 0, M, "Fr7");
+    check_roman((int[]){8, 0, 2, 6}, 4, 6, 0, M, "Fr65");
+    check_roman((int[]){8, 0, 2, 6}, 4, 0, 0, M, "Fr42");
+    check_roman((int[]){8, 0, 3, 6}, 4, 8, 0, M, "Ger65");
+    check_roman((int[]){8, 0, 3, 6}, 4, 6, 0, M, "Ger7");
+    check_roman((int[]){8, 0, 3, 6}, 4, 0, 0, M, "Ger43");
+    check_roman((int[]){8, 0, 3, 6}, 4, 3, 0, M, "Ger42");
+    /* A minor: F A D# (It), F A B D# (Fr), F A C D# (Ger), D# in the bass */
+    check_roman((int[]){5, 9, 3}, 3, 3, 9, m, "It");
+    check_roman((int[]){5, 9, 11, 3}, 4, 3, 9, m, "Fr65");
+    check_roman((int[]){5, 9, 0, 3}, 4, 3, 9, m, "Ger7");
+    check_roman((int[]){5, 9, 0, 3}, 4, 0, 9, m, "Ger42");
+    /* negative: a fifth class added, the #4 missing, or another key */
+    char buf[24];
+    tx_chord c;
+    CHECK_INT(tx_chord_identify(pcs((int[]){8, 0, 3, 6, 7}, 5), 6, &c), 0);
+    tx_chord_roman(&c, 0, M, buf);
+    CHECK(strncmp(buf, "Ger", 3) != 0);
+    check_roman((int[]){8, 0, 3}, 3, 8, 0, M, "bVI");
+    check_roman((int[]){8, 0, 3}, 3, 0, 0, M, "bVI6");
+}
+
+/* Roman numerals against the local key: C major with a tonicization of G (V7/V V I in C), then a
+ * modulation to G major ending V7 I there */
+static void test_local_romans(void)
+{
+    tx_score *s = new_score(1);
+    /* two half-note chords a bar: bass and three upper voices */
+    static const int bars[16][2][4] = {
+        {{48, 64, 67, 72}, {53, 65, 69, 72}},   /* C F */
+        {{43, 65, 71, 74}, {48, 64, 67, 72}},   /* G7 C */
+        {{45, 64, 69, 72}, {41, 65, 69, 72}},   /* Am F */
+        {{50, 66, 69, 72}, {43, 62, 67, 71}},   /* D7 G: V7/V V */
+        {{48, 64, 67, 72}, {41, 65, 69, 72}},   /* C F */
+        {{50, 65, 69, 74}, {43, 65, 71, 74}},   /* Dm G7 */
+        {{48, 64, 67, 72}, {45, 64, 69, 72}},   /* C Am */
+        {{41, 65, 69, 72}, {48, 64, 67, 72}},   /* F C */
+        {{43, 62, 67, 71}, {50, 62, 66, 69}},   /* G D: from here G major */
+        {{50, 66, 69, 72}, {43, 62, 67, 71}},   /* D7 G */
+        {{40, 64, 67, 71}, {47, 62, 66, 71}},   /* Em Bm */
+        {{45, 64, 67, 73}, {50, 66, 69, 74}},   /* A7 D: V7/V V */
+        {{43, 62, 67, 71}, {40, 64, 67, 71}},   /* G Em */
+        {{45, 64, 69, 72}, {50, 66, 69, 72}},   /* Am D7 */
+        {{43, 62, 67, 71}, {50, 62, 66, 69}},   /* G D */
+        {{50, 66, 69, 72}, {43, 62, 71, 79}},   /* D7 G, the tonic on top */
+    };
+    for (int b = 0; b < 16; b++)
+        for (int h = 0; h < 2; h++)
+            for (int v = 0; v < 4; v++)
+                tx_score_add_note(s, b * 16 + h * 8, 8, bars[b][h][v], 80, 0, 0);
+    tx_score_sort(s);
+    tx_analysis *a = NULL;
+    tx_analyze_options o;
+    tx_analyze_options_init(&o);
+    o.voice_leading = 0;
+    CHECK_INT(tx_analyze(s, &o, &a, NULL), TX_OK);
+    if (!a) {
+        tx_score_free(s);
+        return;
+    }
+    CHECK_INT(a->n_local_keys, 2);   /* the tonicization in bar 4 makes no segment of its own */
+    if (a->n_local_keys == 2) {
+        CHECK_INT(a->local_keys[0].tonic, 0);
+        CHECK_INT(a->local_keys[1].tonic, 7);
+        CHECK_INT(a->local_keys[1].mode, TX_MODE_MAJOR);
+        CHECK(a->local_keys[1].first_bar >= 7 && a->local_keys[1].first_bar <= 9);
+    }
+    CHECK_INT(a->n_chords, 32);
+    if (a->n_chords == 32) {
+        const tx_chord *c = a->chords;
+        CHECK_STR(c[6].name, "D7");
+        CHECK_STR(c[6].roman, "V7/V");     /* bar 4, still in C */
+        CHECK_INT(c[6].key_tonic, 0);
+        CHECK_STR(c[7].roman, "V");
+        CHECK_STR(c[2].roman, "V7");
+        CHECK_STR(c[30].roman, "V7");      /* bar 16 in G */
+        CHECK_INT(c[30].key_tonic, 7);
+        CHECK_INT(c[30].key_mode, TX_MODE_MAJOR);
+        CHECK_STR(c[31].roman, "I");
+        CHECK_INT(c[31].key_tonic, 7);
+        CHECK_STR(c[22].name, "A7");
+        CHECK_STR(c[22].roman, "V7/V");    /* bar 12: the same tonicization, now of D in G */
+        CHECK_STR(c[21].roman, "iii");     /* the Bm in bar 11 is iii of G */
+        CHECK_STR(c[26].roman, "ii");      /* the Am in bar 14 is ii of G (vi in C) */
+    }
+    /* the final cadence is perfect authentic in G, its local key */
+    CHECK(a->n_cadences >= 1);
+    if (a->n_cadences >= 1) {
+        CHECK_INT(a->cadences[a->n_cadences - 1].kind, TX_CADENCE_PERFECT_AUTHENTIC);
+        CHECK_INT(a->cadences[a->n_cadences - 1].chord, 31);
+    }
+    /* JSON: each chord's key, RomanText style */
+    tx_buf b = TX_BUF_INIT;
+    CHECK_INT(tx_analysis_json(a, s, &b), TX_OK);
+    CHECK(b.data && strstr(b.data, "\"name\": \"D7\", \"root\": \"D\", \"quality\": \"dominant seventh\", "
+                           "\"inversion\": 0, \"roman\": \"V7/V\", \"key\": \"C\"}") != NULL);
+    CHECK(b.data && strstr(b.data, "\"roman\": \"V7\", \"key\": \"G\"}") != NULL);
+    tx_buf_free(&b);
+    tx_analysis_free(a);
+    /* without local keys, everything is read in the global key */
+    o.local_key_bars = 0;
+    CHECK_INT(tx_analyze(s, &o, &a, NULL), TX_OK);
+    if (a && a->n_chords == 32) {
+        CHECK_INT(a->chords[30].key_tonic, a->key.best.tonic);
+        CHECK_INT(a->chords[6].key_tonic, a->key.best.tonic);
+    }
+    tx_analysis_free(a);
+    tx_score_free(s);
+    /* tx_analyze_romans_local directly: chords before the first segment fall back to the global key */
+    tx_chord ch[2];
+    CHECK_INT(tx_chord_identify(pcs((int[]){2, 6, 9}, 3), 2, &ch[0]), 0);
+    ch[1] = ch[0];
+    ch[0].onset = 0;
+    ch[0].end = ch[1].onset = 16;
+    ch[1].end = 32;
+    tx_key_segment seg = {1, 1, 16, 32, 7, TX_MODE_MAJOR, 0.9};
+    tx_analyze_romans_local(ch, 2, &seg, 1, 0, TX_MODE_MAJOR);
+    CHECK_STR(ch[0].roman, "V/V");
+    CHECK_STR(ch[1].roman, "V");
+    char kl[8];
+    CHECK_STR(tx_analyze_key_label(7, TX_MODE_MAJOR, kl), "G");
+    CHECK_STR(tx_analyze_key_label(6, TX_MODE_MINOR, kl), "f#");
+    CHECK_STR(tx_analyze_key_label(10, TX_MODE_MAJOR, kl), "Bb");
+}
+
+static void check_symbol(const char *text, int root, int quality, int bass, int majmin)
+{
+    tx_chord_symbol cs;
+    int rc = tx_chord_symbol_parse(text, &cs);
+    if (rc) {
+        fprintf(stderr, "chord symbol \"%s\" not understood\n", text);
+        CHECK_INT(rc, 0);
+        return;
+    }
+    if (cs.root != root || cs.quality != quality || cs.bass != bass || cs.majmin != majmin)
+        fprintf(stderr, "chord symbol \"%s\": %d %s /%d class %d\n", text, cs.root, tx_chord_quality_name(cs.quality),
+                cs.bass, cs.majmin);
+    CHECK_INT(cs.root, root);
+    CHECK_INT(cs.quality, quality);
+    CHECK_INT(cs.bass, bass);
+    CHECK_INT(cs.majmin, majmin);
+}
+
+static void test_chord_symbols(void)
+{
+    const int MA = TX_MAJMIN_MAJOR, MI = TX_MAJMIN_MINOR, OT = TX_MAJMIN_OTHER;
+    check_symbol("C", 0, TX_CHORD_MAJOR, -1, MA);
+    check_symbol("F#", 6, TX_CHORD_MAJOR, -1, MA);
+    check_symbol("Bb", 10, TX_CHORD_MAJOR, -1, MA);
+    check_symbol("Cmaj", 0, TX_CHORD_MAJOR, -1, MA);
+    check_symbol("Am", 9, TX_CHORD_MINOR, -1, MI);
+    check_symbol("Amin", 9, TX_CHORD_MINOR, -1, MI);
+    check_symbol("Ami", 9, TX_CHORD_MINOR, -1, MI);
+    check_symbol("A-", 9, TX_CHORD_MINOR, -1, MI);
+    check_symbol("Ebm", 3, TX_CHORD_MINOR, -1, MI);
+    check_symbol("Bdim", 11, TX_CHORD_DIMINISHED, -1, OT);
+    check_symbol("Bo", 11, TX_CHORD_DIMINISHED, -1, OT);
+    check_symbol("Gd", 7, TX_CHORD_DIMINISHED, -1, OT);        /* Nottingham */
+    check_symbol("D#d", 3, TX_CHORD_DIMINISHED, -1, OT);
+    check_symbol("Ebd", 3, TX_CHORD_DIMINISHED, -1, OT);
+    check_symbol("Caug", 0, TX_CHORD_AUGMENTED, -1, OT);
+    check_symbol("C+", 0, TX_CHORD_AUGMENTED, -1, OT);
+    check_symbol("Ea", 4, TX_CHORD_AUGMENTED, -1, OT);         /* Nottingham */
+    check_symbol("Fa7", 5, TX_CHORD_AUGMENTED, -1, OT);
+    check_symbol("C7#5", 0, TX_CHORD_AUGMENTED, -1, OT);
+    check_symbol("Dsus2", 2, TX_CHORD_SUS2, -1, OT);
+    check_symbol("Dsus4", 2, TX_CHORD_SUS4, -1, OT);
+    check_symbol("Dsus", 2, TX_CHORD_SUS4, -1, OT);
+    check_symbol("A7sus4", 9, TX_CHORD_SUS4, -1, OT);
+    check_symbol("C6", 0, TX_CHORD_MAJOR6, -1, MA);
+    check_symbol("C69", 0, TX_CHORD_MAJOR6, -1, MA);
+    check_symbol("Dm6", 2, TX_CHORD_MINOR6, -1, MI);
+    check_symbol("G7", 7, TX_CHORD_DOMINANT7, -1, MA);
+    check_symbol("G9", 7, TX_CHORD_DOMINANT9, -1, MA);
+    check_symbol("G13", 7, TX_CHORD_DOMINANT9, -1, MA);
+    check_symbol("E7b9", 4, TX_CHORD_DOMINANT9, -1, MA);
+    check_symbol("E7(b9)", 4, TX_CHORD_DOMINANT9, -1, MA);
+    check_symbol("Cmaj7", 0, TX_CHORD_MAJOR7, -1, MA);
+    check_symbol("CM7", 0, TX_CHORD_MAJOR7, -1, MA);
+    check_symbol("Cma7", 0, TX_CHORD_MAJOR7, -1, MA);
+    check_symbol("Cj7", 0, TX_CHORD_MAJOR7, -1, MA);
+    check_symbol("C\xce\x94" "7", 0, TX_CHORD_MAJOR7, -1, MA);
+    check_symbol("Cmaj9", 0, TX_CHORD_MAJOR9, -1, MA);
+    check_symbol("Am7", 9, TX_CHORD_MINOR7, -1, MI);
+    check_symbol("Amin7", 9, TX_CHORD_MINOR7, -1, MI);
+    check_symbol("A-7", 9, TX_CHORD_MINOR7, -1, MI);
+    check_symbol("Am9", 9, TX_CHORD_MINOR9, -1, MI);
+    check_symbol("Am11", 9, TX_CHORD_MINOR9, -1, MI);
+    check_symbol("Cmmaj7", 0, TX_CHORD_MINOR_MAJOR7, -1, MI);
+    check_symbol("Cm(maj7)", 0, TX_CHORD_MINOR_MAJOR7, -1, MI);
+    check_symbol("Bm7b5", 11, TX_CHORD_HALF_DIMINISHED7, -1, OT);
+    check_symbol("Bm7-5", 11, TX_CHORD_HALF_DIMINISHED7, -1, OT);
+    check_symbol("B\xc3\xb8", 11, TX_CHORD_HALF_DIMINISHED7, -1, OT);
+    check_symbol("B\xc3\xb8" "7", 11, TX_CHORD_HALF_DIMINISHED7, -1, OT);
+    check_symbol("Bdim7", 11, TX_CHORD_DIMINISHED7, -1, OT);
+    check_symbol("Bo7", 11, TX_CHORD_DIMINISHED7, -1, OT);
+    check_symbol("A5", 9, TX_CHORD_POWER, -1, OT);
+    check_symbol("Cadd9", 0, TX_CHORD_MAJOR, -1, MA);
+    check_symbol("Cmadd9", 0, TX_CHORD_MINOR, -1, MI);
+    check_symbol("C7b5", 0, TX_CHORD_DOMINANT7, -1, OT);
+    check_symbol("F#7#9", 6, TX_CHORD_DOMINANT9, -1, MA);
+    /* slash chords, Nottingham basses ("D/f+" is D/F#, "Gm/bb" Gm/Bb), optional chords in parentheses */
+    check_symbol("G/B", 7, TX_CHORD_MAJOR, 11, MA);
+    check_symbol("G/b", 7, TX_CHORD_MAJOR, 11, MA);
+    check_symbol("D/f+", 2, TX_CHORD_MAJOR, 6, MA);
+    check_symbol("D/F#", 2, TX_CHORD_MAJOR, 6, MA);
+    check_symbol("Gm/bb", 7, TX_CHORD_MINOR, 10, MI);
+    check_symbol("A7/c+", 9, TX_CHORD_DOMINANT7, 1, MA);
+    check_symbol("Am7/g", 9, TX_CHORD_MINOR7, 7, MI);
+    check_symbol("Em/d+", 4, TX_CHORD_MINOR, 3, MI);
+    check_symbol("(E7)", 4, TX_CHORD_DOMINANT7, -1, MA);
+    check_symbol(" Em ", 4, TX_CHORD_MINOR, -1, MI);
+    check_symbol("C\xe2\x99\xaf" "m", 1, TX_CHORD_MINOR, -1, MI);
+    /* not chord symbols: nothing changes and nothing is read past the end */
+    static const char *const bad[] = {"", " ", "H7", "am", "c", "Cxyz", "C/", "C/H", "(C", "C)", "D m", "C7/9",
+                                      "Cadd", "C(", "C()", "Cb", "C##m#", "Fine", "D.C.", "C7b", "Cm7b", "((C))",
+                                      "Csus3", "C/Bx", "C 7", "\xff\xfe", "C\xce"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        tx_chord_symbol cs = {-7, -7, -7, -7};
+        int rc = tx_chord_symbol_parse(bad[i], &cs);
+        if (strcmp(bad[i], "Cb") == 0) {   /* C flat is a chord */
+            CHECK_INT(rc, 0);
+            CHECK_INT(cs.root, 11);
+            continue;
+        }
+        if (rc == 0)
+            fprintf(stderr, "\"%s\" read as a chord symbol\n", bad[i]);
+        CHECK_INT(rc, -1);
+        CHECK_INT(cs.root, -7);
+    }
+    CHECK_INT(tx_chord_symbol_parse(NULL, NULL), -1);
+    /* garbage never crashes (the sanitizer build checks the reads): random strings over the symbols'
+     * own characters, each in a buffer of its exact length */
+    static const char alphabet[] = "ABCDEFGabcdgjmoisu#b+-/()^0123456789 M\xc3\xb8\xce\x94";
+    unsigned seed = 12345;
+    int parsed = 0;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 16) % 12;
+        char *str = tx_malloc(len + 1);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            str[k] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+        }
+        str[len] = '\0';
+        tx_chord_symbol cs;
+        if (tx_chord_symbol_parse(str, &cs) == 0) {
+            parsed++;
+            CHECK(cs.root >= 0 && cs.root < 12 && cs.quality >= 0 && cs.quality < TX_CHORD_NQUALITIES);
+            CHECK(cs.bass >= -1 && cs.bass < 12);
+        }
+        tx_free(str);
+    }
+    CHECK(parsed > 0);
+}
+
+/* Chord symbols against the notes of their spans */
+static void test_symbol_agreement(void)
+{
+    tx_score *s = new_score(1);
+    tx_score_add_timesig(s, 0, 4, 4);
+    /* bar 1 "C": C E G C arpeggio; bar 2 "Am" over C E G C (disagrees: the notes say C);
+     * bar 3 "G7" over G B D F; bar 4 "Bdim" (read, not compared); bar 5 "H" (not understood);
+     * bar 6 "Dm" with D F A D; bar 7 "F" with no notes (not compared) */
+    static const int mel[7][4] = {{60, 64, 67, 72}, {60, 64, 67, 72}, {67, 71, 74, 77}, {71, 74, 77, 71},
+                                  {60, 62, 64, 65}, {62, 65, 69, 74}, {-1, -1, -1, -1}};
+    static const char *const sym[7] = {"C", "Am", "G7", "Bdim", "H", "Dm", "F"};
+    for (int b = 0; b < 7; b++) {
+        tx_score_add_text(s, b * 16, 0, TX_TEXT_CHORD, sym[b]);
+        for (int k = 0; k < 4; k++)
+            if (mel[b][k] >= 0)
+                tx_score_add_note(s, b * 16 + k * 4, 4, mel[b][k], 80, 0, 0);
+    }
+    tx_score_add_note(s, 8 * 16, 4, 72, 80, 0, 0);   /* the last symbol's span ends at the notes' end */
+    tx_score_add_text(s, 0, -1, TX_TEXT_LYRIC, "not a chord");
+    tx_score_sort(s);
+    tx_symbol_report r;
+    CHECK_INT(tx_analyze_chord_symbols(s, &r, NULL), TX_OK);
+    CHECK_INT(r.read, 7);
+    CHECK_INT(r.not_understood, 1);
+    CHECK_INT(r.compared, 5);   /* C, Am, G7, Dm, F (the F span reaches the note of bar 9) */
+    CHECK_INT(r.n_items, 7);
+    if (r.n_items == 7) {
+        CHECK_INT(r.items[0].agree, 1);
+        CHECK_INT(r.items[1].agree, 0);
+        CHECK_INT(r.items[1].heard_root, 0);
+        CHECK_INT(r.items[1].heard_majmin, TX_MAJMIN_MAJOR);
+        CHECK_INT(r.items[2].agree, 1);
+        CHECK_INT(r.items[3].compared, 0);
+        CHECK_INT(r.items[3].understood, 1);
+        CHECK_INT(r.items[4].understood, 0);
+        CHECK_INT(r.items[5].agree, 1);
+        CHECK_INT(r.items[6].tick, 96);
+        CHECK_INT(r.items[6].end, 132);
+        CHECK_INT(r.items[6].agree, 0);   /* a lone C under "F": C major is heard */
+    }
+    CHECK_INT(r.agreed, 3);
+    CHECK_NEAR(r.agreement, 3.0 / 5.0, 1e-12);
+    tx_free(r.items);
+    /* through tx_analyze and its JSON */
+    tx_analysis *a = NULL;
+    CHECK_INT(tx_analyze(s, NULL, &a, NULL), TX_OK);
+    tx_buf b = TX_BUF_INIT;
+    tx_buf_putc(&b, '{');
+    CHECK_INT(tx_analysis_json(a, s, &b), TX_OK);
+    tx_buf_putc(&b, '}');
+    tx_arena ar = TX_ARENA_INIT;
+    tx_json *j = NULL;
+    CHECK_INT(tx_json_parse(b.data, b.len, "analysis", &ar, &j, NULL), TX_OK);
+    const tx_json *cs = tx_json_get(j, "chord_symbols");
+    CHECK_INT(tx_json_get_int(cs, "read", -1), 7);
+    CHECK_INT(tx_json_get_int(cs, "not_understood", -1), 1);
+    CHECK_INT(tx_json_get_int(cs, "compared", -1), 5);
+    CHECK_INT(tx_json_get_int(cs, "agreed", -1), 3);
+    CHECK_NEAR(tx_json_get_num(cs, "agreement", -1), 0.6, 1e-4);
+    const tx_json *items = tx_json_get(cs, "symbols");
+    CHECK(items && items->type == TX_JSON_ARRAY && items->len == 7);
+    if (items && items->len == 7) {
+        CHECK_STR(tx_json_get_str(items->items[1], "symbol", ""), "Am");
+        CHECK_STR(tx_json_get_str(items->items[1], "heard", ""), "C");
+        CHECK_STR(tx_json_get_str(items->items[1], "at", ""), "2:1");
+        CHECK_INT(tx_json_get_bool(items->items[1], "agree", 1), 0);
+        CHECK(tx_json_get(items->items[3], "agree")->type == TX_JSON_NULL);
+    }
+    tx_arena_free(&ar);
+    tx_buf_free(&b);
+    tx_analysis_free(a);
+    tx_score_free(s);
+    /* a score without symbols: all zero, agreement null in JSON */
+    tx_score *e = new_score(1);
+    tx_score_add_note(e, 0, 4, 60, 80, 0, 0);
+    tx_score_sort(e);
+    CHECK_INT(tx_analyze_chord_symbols(e, &r, NULL), TX_OK);
+    CHECK_INT(r.read, 0);
+    CHECK(r.items == NULL);
+    tx_score_free(e);
 }
 
 /* The cadential 6/4: I64 straight into V (or V7) over the same bass; not before IV, not after a gap */
@@ -782,6 +1217,7 @@ static void test_awkward(void)
     for (int i = 0; i < 6000; i++) {
         tx_score_add_note(s, i * 20, 10, 60 + i % 12, 80, 0, 0);
         tx_score_add_note(s, i * 20, 400000 - i * 20, 40 + i % 40, 80, 1, 0);
+        tx_score_add_text(s, i * 20, 0, TX_TEXT_CHORD, i % 3 ? "Am7/g" : "((");
     }
     tx_score_add_note(s, (tx_tick)1 << 40, 0, 70, 80, 0, 0);
     tx_score_sort(s);
@@ -791,6 +1227,8 @@ static void test_awkward(void)
         CHECK(a->n_chords > 0);
         CHECK_INT(a->stats.n_notes, 12002);
         CHECK(a->stats.empty_beat_rate > 0.99);   /* almost all of 2^40 ticks is silence */
+        CHECK_INT(a->symbols.read, 6000);          /* thousands of symbols over thousands of held notes */
+        CHECK_INT(a->symbols.not_understood, 2000);
     }
     tx_analysis_free(a);
     tx_score_free(s);
@@ -819,6 +1257,8 @@ static void test_oom(void)
     for (int i = 0; i < 4; i++)
         for (int v = 0; v < 2; v++)
             tx_score_add_note(s, i * 4, 4, a[i][v], 80, v, 0);
+    tx_score_add_text(s, 0, 0, TX_TEXT_CHORD, "F");
+    tx_score_add_text(s, 8, 0, TX_TEXT_CHORD, "C7");
     tx_score_sort(s);
     tx_allocator al = {failing_realloc, plain_free, NULL};
     int done = 0, failures = 0;
@@ -853,6 +1293,11 @@ int main(void)
     RUN(test_local_keys);
     RUN(test_chord_identify);
     RUN(test_roman);
+    RUN(test_secondary_leading_tone);
+    RUN(test_augmented_sixths);
+    RUN(test_local_romans);
+    RUN(test_chord_symbols);
+    RUN(test_symbol_agreement);
     RUN(test_cadential_64);
     RUN(test_chordify);
     RUN(test_cadences);

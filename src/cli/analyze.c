@@ -120,11 +120,28 @@ static const char *voice_name(const tx_score *s, int v, char *buf)
     return buf;
 }
 
+/* "G" (or "g" for G minor) into buf where chord i is the first read in its key, as RomanText marks a
+ * key change before the numeral ("G: V7"); "" elsewhere. */
+static const char *key_prefix(const tx_analysis *a, size_t i, char *buf)
+{
+    const tx_chord *ch = &a->chords[i];
+    buf[0] = '\0';
+    if (ch->key_tonic < 0)
+        return buf;
+    for (size_t j = i; j-- > 0;)
+        if (a->chords[j].roman[0]) {   /* the last chord with a numeral before this one */
+            if (a->chords[j].key_tonic == ch->key_tonic && a->chords[j].key_mode == ch->key_mode)
+                return buf;
+            break;
+        }
+    return tx_analyze_key_label(ch->key_tonic, ch->key_mode, buf);
+}
+
 static void print_text(analyze_ctx *c, const tx_score_item *it, const tx_analysis *a)
 {
     tx_buf *b = &c->out;
     const tx_score *s = it->score;
-    char place[48], p1[16], p2[16], va[24], vb[24];
+    char place[48], p1[16], p2[16], va[24], vb[24], kl[8];
     if (it->format == TX_FORMAT_ABC)
         tx_buf_printf(b, "%s: tune %ld%s%s\n", c->path, it->number, *it->title ? ": " : "", it->title);
     else
@@ -150,13 +167,25 @@ static void print_text(analyze_ctx *c, const tx_score_item *it, const tx_analysi
         tx_buf_putc(b, '\n');
     }
     tx_buf_printf(b, "  %-12s %zu", "chords:", a->n_chords);
-    for (size_t i = 0; i < a->n_chords && (long)i < c->max_list; i++)
-        tx_buf_printf(b, "%s %s %s%s%s%s", i ? "," : ":", tx_analyze_place(s, a->chords[i].onset, place),
-                      a->chords[i].name, *a->chords[i].roman ? " (" : "", a->chords[i].roman,
-                      *a->chords[i].roman ? ")" : "");
+    for (size_t i = 0; i < a->n_chords && (long)i < c->max_list; i++) {
+        const tx_chord *ch = &a->chords[i];
+        tx_buf_printf(b, "%s %s %s", i ? "," : ":", tx_analyze_place(s, ch->onset, place), ch->name);
+        if (*ch->roman) {
+            key_prefix(a, i, kl);   /* before the call: argument order is unspecified */
+            tx_buf_printf(b, " (%s%s%s)", kl, *kl ? ": " : "", ch->roman);
+        }
+    }
     if ((long)a->n_chords > c->max_list)
         tx_buf_puts(b, ", ...");
     tx_buf_putc(b, '\n');
+    const tx_symbol_report *sy = &a->symbols;
+    if (sy->read) {
+        tx_buf_printf(b, "  %-12s %zu read, %zu not understood, %zu compared with the notes", "symbols:", sy->read,
+                      sy->not_understood, sy->compared);
+        if (sy->compared)
+            tx_buf_printf(b, ", %zu agree (%.1f%%)", sy->agreed, 100 * sy->agreement);
+        tx_buf_putc(b, '\n');
+    }
     if (a->n_cadences) {
         tx_buf_printf(b, "  %-12s %zu", "cadences:", a->n_cadences);
         for (size_t i = 0; i < a->n_cadences && (long)i < c->max_list; i++)
@@ -314,12 +343,45 @@ static void print_explain(analyze_ctx *c, const tx_score_item *it, const tx_anal
         for (size_t i = 0; i < a->n_cadences; i++) {
             const tx_cadence *cd = &a->cadences[i];
             const tx_chord *f = &a->chords[cd->chord], *p = cd->chord ? &a->chords[cd->chord - 1] : f;
-            tx_buf_printf(b, "  bar:beat %s: %s cadence, %s (%s) to %s (%s)\n", tx_analyze_place(s, cd->tick, place),
+            tx_buf_printf(b, "  bar:beat %s: %s cadence, %s (%s) to %s (%s)", tx_analyze_place(s, cd->tick, place),
                           tx_cadence_kind_name(cd->kind), p->name, p->roman, f->name, f->roman);
+            /* name the key where it is not the key of the piece */
+            if (f->key_tonic >= 0 && (f->key_tonic != k->best.tonic || f->key_mode != k->best.mode))
+                tx_buf_printf(b, " in %s %s", tx_key_tonic_name(f->key_tonic, f->key_mode), tx_mode_name(f->key_mode));
+            tx_buf_putc(b, '\n');
         }
         tx_buf_putc(b, '\n');
     } else if (k->found) {
         tx_buf_puts(b, "Cadences: none found at the last chord or before rests.\n\n");
+    }
+    const tx_symbol_report *sy = &a->symbols;
+    if (sy->read) {
+        tx_buf_printf(b, "Chord symbols: %zu in the score", sy->read);
+        if (sy->not_understood)
+            tx_buf_printf(b, ", %zu not understood", sy->not_understood);
+        tx_buf_printf(b, ". %zu major or minor ones were compared with the triad their notes fit best (root and "
+                      "major or minor only)", sy->compared);
+        if (sy->compared)
+            tx_buf_printf(b, "; %zu agree (%.1f%%)", sy->agreed, 100 * sy->agreement);
+        tx_buf_puts(b, ".\n");
+        long listed = 0;
+        for (size_t i = 0; i < sy->n_items; i++) {
+            const tx_symbol_match *m = &sy->items[i];
+            if (m->understood && (!m->compared || m->agree))
+                continue;
+            if (listed++ >= c->max_list) {
+                tx_buf_puts(b, "  ...\n");
+                break;
+            }
+            if (!m->understood)
+                tx_buf_printf(b, "  bar:beat %s: \"%s\" is not a chord symbol tactus reads\n",
+                              tx_analyze_place(s, m->tick, place), m->text);
+            else
+                tx_buf_printf(b, "  bar:beat %s: \"%s\", where the notes suggest %s %s\n",
+                              tx_analyze_place(s, m->tick, place), m->text,
+                              tx_pitch_class_name(m->heard_root, 0), m->heard_majmin == TX_MAJMIN_MINOR ? "minor" : "major");
+        }
+        tx_buf_putc(b, '\n');
     }
     if (a->vl.n_findings) {
         tx_buf_puts(b, "Voice leading:\n");
