@@ -191,6 +191,19 @@ static void fill_row(const tx_shard *s, size_t d, int32_t bos, uint64_t k, int t
     }
 }
 
+/* The n tokens of a row's window into w (inputs, then the last target) and the places of its bar
+ * tokens into bars; returns how many bars. */
+static int window_bars(int32_t bar, int n, const int32_t *in, const int32_t *tg, int32_t *w, int32_t *bars)
+{
+    int nb = 0;
+    for (int i = 0; i < n; i++) {
+        w[i] = i == 0 ? in[0] : tg[i - 1];
+        if (w[i] == bar)
+            bars[nb++] = i;
+    }
+    return nb;
+}
+
 /* Rewrites a row that holds n tokens (n + 3 <= t + 1) as fill-in-the-middle: inputs and targets become
  * prefix middle suffix -> PRE prefix SUF suffix MID middle, with the middle a run of whole bars (it
  * starts at a bar token and ends at another or at the window's end). Targets whose token is a sentinel
@@ -199,12 +212,7 @@ static void fill_row(const tx_shard *s, size_t d, int32_t bos, uint64_t k, int t
 static int fim_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_t *tg, int32_t *scratch)
 {
     int32_t *w = scratch, *seq = scratch + (t + 1), *bars = scratch + 2 * (t + 1);
-    int nb = 0;
-    for (int i = 0; i < n; i++) {
-        w[i] = i == 0 ? in[0] : tg[i - 1];
-        if (w[i] == f->bar)
-            bars[nb++] = i;
-    }
+    int nb = window_bars(f->bar, n, in, tg, w, bars);
     if (nb == 0)
         return 0;
     int ai, e;
@@ -244,6 +252,45 @@ static int fim_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_
     return 1;
 }
 
+/* Rewrites a row that holds n tokens so that a run of 1..4 whole bars of it is played twice in a row,
+ * as a repeat sign would have it: w[0..e) w[a..e) w[e..n), cut to the row (the second playing always
+ * fits). The model meets exact
+ * repeats in real music too, but too seldom inside one window to learn to copy them; these rows teach
+ * it. Returns 0, leaving the row alone, when no bar of the window can be played twice inside it. */
+static int repeat_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_t *tg, int32_t *scratch)
+{
+    int32_t *w = scratch, *seq = scratch + (t + 1), *bars = scratch + 2 * (t + 1);
+    int nb = window_bars(f->bar, n, in, tg, w, bars);
+    /* runs of bars [a, e) whose second playing ends inside the row: e + (e - a) <= t + 1 */
+    int fits = 0;
+    for (int i = 0; i + 1 < nb; i++)
+        fits += 2 * bars[i + 1] - bars[i] <= t + 1;
+    if (fits == 0)
+        return 0;
+    int pick = (int)(tx_rng_next(r) % (uint64_t)fits), ai = 0;
+    for (int i = 0; i + 1 < nb; i++)
+        if (2 * bars[i + 1] - bars[i] <= t + 1 && pick-- == 0) {
+            ai = i;
+            break;
+        }
+    int span = 1;
+    while (span < 4 && ai + span + 1 < nb && 2 * bars[ai + span + 1] - bars[ai] <= t + 1)
+        span++;
+    int a = bars[ai], e = bars[ai + 1 + (int)(tx_rng_next(r) % (uint64_t)span)];
+    int k = 0;
+    for (int i = 0; i < e && k <= t; i++)
+        seq[k++] = w[i];
+    for (int i = a; i < e && k <= t; i++)
+        seq[k++] = w[i];
+    for (int i = e; i < n && k <= t; i++)
+        seq[k++] = w[i];
+    for (int i = 0; i < t; i++) {
+        in[i] = i + 1 < k ? seq[i] : 0;
+        tg[i] = i + 1 < k ? seq[i + 1] : -1;
+    }
+    return 1;
+}
+
 void tx_shard_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t seed, long step, int32_t *inputs,
                     int32_t *targets)
 {
@@ -255,7 +302,7 @@ int tx_shard_batch_fim(const tx_shard *s, int b, int t, int32_t bos, const tx_fi
                        long step, int32_t *inputs, int32_t *targets, tx_error *err)
 {
     int32_t *scratch = NULL;
-    if (fim && fim->rate > 0 && !(scratch = tx_malloc(3 * ((size_t)t + 1) * sizeof *scratch)))
+    if (fim && (fim->rate > 0 || fim->repeat > 0) && !(scratch = tx_malloc(3 * ((size_t)t + 1) * sizeof *scratch)))
         return tx_error_set(err, TX_ENOMEM, "shard: out of memory for a batch of %d x %d", b, t);
     tx_rng r;
     tx_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(step + 1)));
@@ -284,7 +331,9 @@ int tx_shard_batch_fim(const tx_shard *s, int b, int t, int32_t bos, const tx_fi
         int tw = fill ? t - 3 : t;
         uint64_t starts = L > (uint64_t)tw + 1 ? L - (uint64_t)tw : 1;   /* windows of tw + 1 that fit */
         fill_row(s, lo, bos, tx_rng_next(&r) % starts, tw, in, tg);
-        if (fill) {
+        /* a row that is not filled in the middle may play some of its bars twice */
+        int twice = !fill && fim && fim->repeat > 0 && tx_rng_float(&r) < fim->repeat;
+        if (fill || twice) {
             int n = 0;   /* tokens in the window: inputs, then the last target */
             while (n < tw && tg[n] >= 0)
                 n++;
@@ -293,8 +342,10 @@ int tx_shard_batch_fim(const tx_shard *s, int b, int t, int32_t bos, const tx_fi
                 in[i] = 0;
                 tg[i] = -1;
             }
-            if (n >= 2)
+            if (n >= 2 && fill)
                 fim_row(fim, &r, n, t, in, tg, scratch);
+            else if (n >= 2)
+                repeat_row(fim, &r, n, t, in, tg, scratch);
         }
     }
     tx_free(scratch);

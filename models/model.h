@@ -244,9 +244,12 @@ typedef struct tx_fim {
     int32_t prefix, suffix, middle;  /* the sentinel ids (beyond the tokenizer's vocabulary) */
     int32_t bar;                     /* the tokenizer's bar id */
     int max_bars;                    /* 0: any span; N: 1..N bars with a suffix after them (see above) */
+    float repeat;                    /* 0..1: the share of the other rows where 1..4 whole bars are played
+                                      * twice in a row, as at a repeat sign (teaches copying) */
 } tx_fim;
 
-/* tx_shard_batch with fill-in-the-middle rows (fim may be NULL: the same batches as tx_shard_batch). */
+/* tx_shard_batch with fill-in-the-middle and repeated rows (fim may be NULL, or both rates 0: the same
+ * batches as tx_shard_batch). */
 TX_API int tx_shard_batch_fim(const tx_shard *s, int b, int t, int32_t bos, const tx_fim *fim, uint64_t seed,
                               long step, int32_t *inputs, int32_t *targets, tx_error *err);
 /* Evaluation: every token of every document is a target exactly once. *cursor (start at 0) walks the

@@ -131,25 +131,43 @@ static void test_batches(void)
     tx_shard_free(s);
 }
 
-/* Fill-in-the-middle rows: PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of
- * one document, the middle whole bars, sentinel targets ignored, and plain rows as tx_shard_batch makes.
- * With max_bars, middles of at most that many bars, most of them followed by a suffix. */
-static void test_fim(void)
+/* Two documents (300 and 1000 ids) with a bar token at every 8th place, for the row rewrites. */
+static tx_shard *open_bar_shard(void)
 {
     int len[2] = {300, 1000};
     bar_every = 8;
     write_shard(shard, len, 2, 2, 40000, NULL);
     bar_every = 0;
-    tx_shard *s;
+    tx_shard *s = NULL;
     tx_error e;
     char jp[256];
     snprintf(jp, sizeof jp, "%s.json", shard);
     CHECK_INT(tx_shard_open(jp, &s, &e), TX_OK);
+    return s;
+}
+
+static void close_bar_shard(tx_shard *s)
+{
+    char p[256];
+    tx_shard_free(s);
+    snprintf(p, sizeof p, "%s.json", shard);
+    unlink(p);
+    snprintf(p, sizeof p, "%s.bin", shard);
+    unlink(p);
+}
+
+/* Fill-in-the-middle rows: PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of
+ * one document, the middle whole bars, sentinel targets ignored, and plain rows as tx_shard_batch makes.
+ * With max_bars, middles of at most that many bars, most of them followed by a suffix. */
+static void test_fim(void)
+{
+    tx_shard *s = open_bar_shard();
+    tx_error e;
     if (!s)
         return;
     enum { B = 8, T = 64 };
     int32_t in[B * T], tg[B * T], in2[B * T], tg2[B * T];
-    tx_fim none = {0, PRE, SUF, MID, BAR, 0}, all = {1, PRE, SUF, MID, BAR, 0};
+    tx_fim none = {0, PRE, SUF, MID, BAR, 0, 0}, all = {1, PRE, SUF, MID, BAR, 0, 0};
     /* rate 0 is the plain batch */
     tx_shard_batch(s, B, T, 0, 3, 5, in, tg);
     CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &none, 3, 5, in2, tg2, &e), TX_OK);
@@ -226,10 +244,72 @@ static void test_fim(void)
         printf("  max bars %d: %d fill-in-the-middle rows: %d with a prefix, %d with a suffix, longest middle %d bars\n",
                max_bars, rows, with_prefix, with_suffix, longest);
     }
-    tx_shard_free(s);
-    unlink(jp);
-    snprintf(jp, sizeof jp, "%s.bin", shard);
-    unlink(jp);
+    close_bar_shard(s);
+}
+
+/* Repeated rows: 1..4 whole bars of the window played twice in a row, the rest of the window after
+ * them, nothing else changed; fill-in-the-middle rows are never also repeated. */
+static void test_repeat(void)
+{
+    tx_shard *s = open_bar_shard();
+    tx_error e;
+    if (!s)
+        return;
+    enum { B = 8, T = 64 };
+    int32_t in[B * T], tg[B * T];
+    tx_fim rep = {0, PRE, SUF, MID, BAR, 0, 1}, both = {0.5f, PRE, SUF, MID, BAR, 8, 1};
+    int bad = 0, rows = 0, lengths[5] = {0}, fim_rows = 0;
+    for (long step = 0; step < 40; step++) {
+        CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &rep, 3, step, in, tg, &e), TX_OK);
+        for (int r = 0; r < B; r++) {
+            const int32_t *x = in + r * T, *y = tg + r * T;
+            int32_t seq[T + 1];
+            int n = 0;
+            while (n < T && (n == 0 || y[n - 1] >= 0))
+                seq[n] = x[n], n++;
+            if (n == T && y[T - 1] >= 0)
+                seq[n++] = y[T - 1];
+            for (int i = 0; i + 1 < n; i++)
+                bad += y[i] != seq[i + 1];
+            /* the one place where the positions go back, and how far */
+            int jumps = 0, j = -1, prev = -1;
+            for (int i = 0; i < n; i++) {
+                if (seq[i] == BAR)
+                    continue;
+                if (prev >= 0 && seq[i] - 1 != prev + 1 && !(seq[i - 1] == BAR && seq[i] - 1 == prev + 2)) {
+                    jumps++;
+                    j = i;
+                }
+                prev = seq[i] - 1;
+            }
+            if (jumps != 1 || seq[j - 1] != BAR) {
+                bad++;
+                continue;
+            }
+            int i0 = 0;
+            while (i0 < j && seq[i0] != seq[j])
+                i0++;
+            int L = j - i0;
+            if (L % 8 != 0 || L < 8 || L > 32) {
+                bad++;
+                continue;
+            }
+            for (int i = i0 - 1; i < j - 1 && i + L < n; i++)
+                bad += seq[i] != seq[i + L];
+            lengths[L / 8]++;
+            rows++;
+        }
+        CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &both, 3, step, in, tg, &e), TX_OK);
+        for (int r = 0; r < B; r++)
+            fim_rows += in[r * T] == PRE;
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(rows, 40 * B);
+    CHECK(lengths[1] > 0 && lengths[4] > 0);
+    CHECK(fim_rows > 40 * B / 4 && fim_rows < 40 * B * 3 / 4);
+    printf("  %d repeated rows: %d of one bar, %d of four; %d of %d rows filled in the middle with both on\n", rows,
+           lengths[1], lengths[4], fim_rows, 40 * B);
+    close_bar_shard(s);
 }
 
 static void test_bad_shards(void)
@@ -308,6 +388,7 @@ int main(void)
 {
     RUN(test_batches);
     RUN(test_fim);
+    RUN(test_repeat);
     RUN(test_bad_shards);
     RUN(test_evaluate);
     char p[256];

@@ -58,6 +58,9 @@ if [ -n "$i1" ] && [ -n "$f20" ] && awk "BEGIN{exit !($i1 < $f20 + 0.5)}"; then 
 else bad "--init did not start from the weights: step 1 loss '$i1', the run ended at '$f20'"; fi
 contains out "steps 1 to 3 of 3"
 expect 0 "$bin" train --resume init.safetensors --data remi-train.json --out init.safetensors --steps 4
+# rows with repeated bars; the rate is a setting of the checkpoint
+expect 0 "$bin" train --init full.safetensors --data remi-train.json --out rep.safetensors --steps 2 --repeat 0.5
+grep -q 'repeat\\": 0.5' rep.safetensors && ok || bad "--repeat 0.5 is not in the checkpoint's settings"
 expect 2 "$bin" train --init full.safetensors --resume full.safetensors --data remi-train.json --out x.safetensors
 expect 1 "$bin" train --init full.safetensors --config '{"d_model": 64, "layers": 2, "heads": 2, "context": 64}' \
     --data remi-train.json --out x.safetensors
