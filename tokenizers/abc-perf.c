@@ -17,7 +17,7 @@ void tx_abc_tie_notes(const tune_ctx *c, voice *v)
     for (size_t i = 0; i < v->n; i++) {
         ev *e = &v->evs[i];
         /* abc2midi does not tie from a staccato note: both sound, shortened */
-        if (e->kind != E_NOTE || e->grace || (e->deco & DECO_STACCATO))
+        if (e->kind != E_NOTE || e->grace || staccato_sounds(e))
             continue;
         for (uint32_t k = 0; k < e->np; k++) {
             pitch_ent *p = &v->pool[e->p0 + k];
@@ -47,7 +47,7 @@ void tx_abc_tie_notes(const tune_ctx *c, voice *v)
                 x->absorbed = 1;
                 x->root = root;
                 rat add = c->opt->standard_chords ? x->len : t->len;
-                if (t->deco & DECO_STACCATO)
+                if (staccato_sounds(t))
                     add = rat_muli(add, 1, 2);   /* what a staccato continuation sounds */
                 v->pool[root].tlen = rat_add(v->pool[root].tlen, add);
                 break;
@@ -109,18 +109,23 @@ static void play_event(render *r, size_t i)
         if (e->np == 1 && (e->deco & (DECO_TRILL | DECO_ROLL))) {
             int main = v->pool[e->p0].pitch + shift, up = e->up + shift, down = e->down + shift;
             rat len = e->len;
+            /* a tie from the ornamented note: a trill goes on through the tied notes, a roll's
+             * last main note takes them */
+            rat tied = v->pool[e->p0].tlen;
             if (e->deco & DECO_TRILL) {
-                /* sub-notes of a quarter / 2^k, the longest that lasts at most 100 ms */
-                rat sub = rat_make(1, 4);
-                uint64_t us = r->tempo;
+                len = rat_add(len, tied);
+                /* abc2midi's trill notes: the note's length as a reduced fraction n/d of a whole
+                 * note is cut into n notes of 1/d, halved until one lasts at most 100 ms (so a
+                 * length of 3/16 at 120 bpm gives six notes of 1/32, 1/6 four of 1/24) */
+                rat sub = rat_make(1, len.d);
+                int64_t count = len.n;
+                uint64_t whole_us = 4 * (uint64_t)r->tempo;
                 int guard = 0;
-                while (us > 100000 && guard++ < 20) {
-                    us /= 2;
+                while (whole_us > 100000 * (uint64_t)sub.d && sub.d < (RAT_LIMIT >> 1) && count <= 4096 &&
+                       guard++ < 24) {
                     sub = rat_muli(sub, 1, 2);
+                    count *= 2;
                 }
-                /* count = len / sub, rounded down */
-                rat q = rat_from128((i128)len.n * sub.d, (i128)len.d * sub.n);
-                int64_t count = q.n / q.d;
                 if (count < 1) {
                     perf_add(c, r->pf, r->t, len, main, v->track, 0);
                 } else {
@@ -145,12 +150,12 @@ static void play_event(render *r, size_t i)
                     at = rat_add(at, rest);
                     perf_add(c, r->pf, at, cut, down, v->track, 0);
                     at = rat_add(at, cut);
-                    perf_add(c, r->pf, at, rest, main, v->track, 0);
+                    perf_add(c, r->pf, at, rat_add(rest, tied), main, v->track, 0);
                 } else if (rat_cmp(len, cut) > 0) {
                     perf_add(c, r->pf, at, cut, up, v->track, 0);
-                    perf_add(c, r->pf, rat_add(at, cut), rat_sub(len, cut), main, v->track, 0);
+                    perf_add(c, r->pf, rat_add(at, cut), rat_add(rat_sub(len, cut), tied), main, v->track, 0);
                 } else {
-                    perf_add(c, r->pf, at, len, main, v->track, 0);
+                    perf_add(c, r->pf, at, rat_add(len, tied), main, v->track, 0);
                 }
             }
             r->t = rat_add(r->t, e->len);
@@ -161,7 +166,7 @@ static void play_event(render *r, size_t i)
             if (p->absorbed)
                 continue;   /* sounds as part of the note tied into it (tie_notes) */
             rat len = c->opt->standard_chords ? p->len : e->len;
-            if (e->deco & DECO_STACCATO)
+            if (staccato_sounds(e))
                 len = rat_muli(len, 1, 2);
             len = rat_add(len, p->tlen);
             if (perf_add(c, r->pf, r->t, len, p->pitch + shift, v->track, p->tlen.n ? TX_NOTE_TIED : 0))
@@ -231,10 +236,14 @@ static void play_range(render *r, size_t from, size_t to, int parts)
         implied[0] = 1;
     } else {
         /* abc2midi's repair of missing |: signs, as its output shows it: a :| (or ::, or a first
-         * ending) met without an open |: gets one at the start, or turns the previous :| into ::;
-         * once an ending has been seen, a lone :| is left alone. */
-        long rp = -1;
-        int expect = 0, nplays = 0;
+         * ending) met without an open |: gets one at the start; after an earlier :| it gets one at
+         * the last double or final bar line (|| |] [|) since that :|, or else turns that :| into ::;
+         * once an ending has been seen, a lone :| is left alone. abc2midi repairs a tune of one
+         * voice only: with several voices (or overlays, or voices only declared) it leaves each :|
+         * and |: as written, and only the start of the tune is an implied |:. */
+        int repair = r->c->n_voices <= 1;
+        long rp = -1, dbl = -1;
+        int expect = 0, nplays = 0, sec_endings = 0;
         for (size_t i = from; i < to; i++) {
             ev *e = &v->evs[i];
             if (e->kind != E_BAR)
@@ -245,7 +254,7 @@ static void play_range(render *r, size_t from, size_t to, int parts)
                 place = !expect;
                 expect = 1;
             } else if (fl & TX_ABC_BAR_REPEAT_START) {
-                if (expect)
+                if (expect && repair)
                     implied[i - from] |= 4;
                 expect = 1;
             } else if (fl & TX_ABC_BAR_REPEAT_END) {
@@ -255,16 +264,31 @@ static void play_range(render *r, size_t from, size_t to, int parts)
             if (place) {
                 if (rp < 0)
                     implied[0] |= 1;
-                else
+                else if (repair && dbl > rp)
+                    implied[(size_t)dbl - from] |= 2;   /* || |] [| after the last :| becomes |: */
+                else if (repair)
                     implied[(size_t)rp - from] |= 2;
             }
             if ((fl & TX_ABC_BAR_REPEAT_END) && !(fl & TX_ABC_BAR_REPEAT_START))
                 rp = (long)i;
+            if ((fl & (TX_ABC_BAR_DOUBLE | TX_ABC_BAR_FINAL)) &&
+                !(fl & (TX_ABC_BAR_REPEAT_END | TX_ABC_BAR_REPEAT_START)))
+                dbl = (long)i;
+            if (fl & TX_ABC_BAR_REPEAT_START)
+                sec_endings = 0;
+            if (e->b && repair && (fl & TX_ABC_BAR_REPEAT_END) && !(fl & TX_ABC_BAR_REPEAT_START) &&
+                sec_endings == 0) {
+                /* :|2 as the first ending of its section: abc2midi reads the :| as ::, so the
+                 * ending opens a new section on its first pass and is skipped */
+                implied[i - from] |= 2;
+                expect = 1;
+            }
             if (e->b) {
+                sec_endings++;
                 if (nplays == 0 && !expect) {
                     if (rp < 0)
                         implied[0] |= 1;
-                    else if (rp != (long)i)
+                    else if (rp != (long)i && repair)
                         implied[(size_t)rp - from] |= 2;
                 }
                 nplays++;

@@ -142,6 +142,13 @@ static inline int rat_cmp(rat a, rat b)
 /* floor(r * k) for ticks; k is 4 * tpq (a whole note). */
 static inline tx_tick rat_floor_ticks(rat r, int64_t k)
 {
+    if (SMALL(r.n) && SMALL(k)) {
+        /* the usual case, in 64 bits: a 128-bit division is a library call (4% of the reading) */
+        int64_t x = r.n * k, q = x / r.d;
+        if (x % r.d != 0 && x < 0)
+            q--;
+        return q;
+    }
     i128 x = (i128)r.n * k;
     i128 q = x / r.d;
     if (x % r.d != 0 && x < 0)
@@ -172,6 +179,8 @@ typedef struct pitch_ent {
 typedef struct ev {
     uint8_t kind;
     uint8_t grace;
+    uint8_t chord;         /* written as [ ] (broken rhythm then skips its length check) */
+    uint8_t outer;         /* a chord with its length written after the ] */
     uint8_t deco;          /* DECO_* bits */
     uint32_t p0, np;       /* pitches: pool[p0 .. p0 + np) */
     rat len;               /* time taken (0 for grace notes) */
@@ -208,14 +217,20 @@ typedef struct voice {
     long broken_prev;      /* that group */
     int tup_left, tup_p, tup_q;
     int in_chord, in_grace;
+    int slur;              /* slurs open: ( read, ) not yet */
     long chord_ev;
-    unsigned deco;         /* decorations waiting for the next note */
+    unsigned deco;         /* decorations (!trill! +roll+) waiting for the next note */
+    unsigned deco_char;    /* single-character decorations (.~HLMOPSTuv) waiting for the next note:
+                              dropped by anything but a note, rest, chord or another of them */
     size_t lyric_from;     /* first event of the last music line */
     int program, channel;
     rat pos, bar_at;       /* written position of the voice, and where its current bar began */
     int hornpipe;          /* R:hornpipe in 2/4 or 4/4: abc2midi swings pairs of short notes */
     long horn_first;       /* a note that may open a hornpipe pair, -1 if none */
     long chord_line, chord_col;
+    int chord_rest_first;  /* the open chord began with a rest (abc2midi: its length is the chord's) */
+    long chord_bar_line, chord_bar_col; /* the first bar line inside the open chord, 0 if none */
+    rat chord_rest;        /* that rest's length */
     size_t nbars;          /* bar events written so far (a parent counts its bars for its overlays) */
     /* voice overlay (&): a parent voice's state */
     int ov_depth;          /* '&' signs since the last bar line: the overlay level being written */
@@ -272,9 +287,17 @@ typedef struct tune_ctx {
     size_t n_events;       /* events of all voices, against TX_ABC_MAX_EVENTS */
     long tune_line;        /* line of the X: field, for errors without a place of their own */
     int nobarlines;        /* %%MIDI nobarlines: an accidental holds for its own note only */
+    int cur_part;          /* the part label (A-Z) the body is in, 0 before any */
     int h_program;         /* %%MIDI program before any voice */
     int ratio_n, ratio_m;  /* %%MIDI ratio: the broken rhythm of > (3:1 when 0) */
 } tune_ctx;
+
+/* Whether a group's staccato shortens it: abc2midi halves a chord's notes for a staccato (before the
+ * [ or on its first note) only when the chord's length is its first note's, not written after ]. */
+static inline int staccato_sounds(const ev *e)
+{
+    return (e->deco & DECO_STACCATO) && (!e->chord || !e->outer);
+}
 
 /* The notes of a performance before they become ticks. */
 typedef struct pnote {

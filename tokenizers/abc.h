@@ -14,7 +14,11 @@
  * standard as an option (tx_abc_options): accidentals carry to every octave of their letter until the
  * bar line (standard: only the octave written); a chord's length is its outer length when written,
  * else its first note's (standard: inner lengths times the outer length); a +: line continues the
- * text fields only (standard: every field).
+ * text fields only (standard: every field); ||: |]: :|: open no repeat and :[| closes none
+ * (standard: they do). Text that is not valid ABC is read the way abc2midi repairs it, with a
+ * warning (tx_abc_tune.n_warnings): a bar line inside [ ] is read and the chord goes on to its ]
+ * (over line ends too; a chord never closed is refused), a P: order with characters abc2midi
+ * refuses is ignored; tests/known-abc-differences.md lists these rules.
  *
  * A tune with an error is reported (with line and column: "tune.abc:12:7: message") and skipped; the
  * other tunes are still read. The block at the end declares the writer (tokenizers/abc-write.c); the ABC
@@ -37,6 +41,7 @@
 #define TX_ABC_MAX_VOICES 64           /* voices in one tune */
 #define TX_ABC_MAX_EVENTS (1u << 20)   /* written notes, rests, bars and texts in one tune */
 #define TX_ABC_MAX_NOTES (1u << 21)    /* performed notes in one tune, after repeats and ornaments */
+#define TX_ABC_MAX_CHORD 4096          /* notes in one chord [ ] */
 
 typedef struct tx_abc_options {
     int tpq;                   /* ticks per quarter of the scores; 0: 480, abc2midi's resolution.
@@ -46,6 +51,9 @@ typedef struct tx_abc_options {
     int written_order;         /* 1: play repeats and endings once, as written, and ignore P: order */
     int standard_continuation; /* 1: a +: line continues any field (ABC 2.1); 0: as abc2midi, only
                                   text fields (T: w: W: ...), not K: L: M: Q: V: P: I: */
+    int standard_bars;         /* 1: ||: |]: :|: open a repeat and :[| closes one, as ABC software
+                                  generally reads them; 0: as abc2midi, which reads a bar line and
+                                  then a colon on its own that it skips */
     long tune;                 /* > 0: read only the tunes with this X: number */
 } tx_abc_options;
 
