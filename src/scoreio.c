@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "grid.h"
+#include "kern.h"
 #include "midi.h"
 #include "tokenizers/abc.h"
 #include "paths.h"
@@ -15,6 +16,7 @@ const char *tx_format_name(int format)
     case TX_FORMAT_MIDI: return "midi";
     case TX_FORMAT_ABC: return "abc";
     case TX_FORMAT_GRID: return "grid";
+    case TX_FORMAT_KERN: return "kern";
     default: return "unknown";
     }
 }
@@ -29,6 +31,8 @@ int tx_format_from_path(const char *path)
         return TX_FORMAT_ABC;
     if (!strcmp(ext, "csv"))
         return TX_FORMAT_GRID;
+    if (!strcmp(ext, "krn"))
+        return TX_FORMAT_KERN;
     return TX_FORMAT_UNKNOWN;
 }
 
@@ -40,6 +44,8 @@ int tx_format_detect(const uint8_t *data, size_t len, const char *path)
         return TX_FORMAT_MIDI;
     if (len >= 6 && memcmp(data, "note0,", 6) == 0)
         return TX_FORMAT_GRID;
+    if (tx_kern_detect(data, len))
+        return TX_FORMAT_KERN;
     return path ? tx_format_from_path(path) : TX_FORMAT_UNKNOWN;
 }
 
@@ -75,6 +81,9 @@ int tx_score_read_mem(const uint8_t *data, size_t len, const char *path, tx_scor
         break;
     case TX_FORMAT_GRID:
         rc = tx_grid_read_csv(data, len, path, out, err);
+        break;
+    case TX_FORMAT_KERN:
+        rc = tx_kern_read(data, len, path, out, err);
         break;
     default:
         rc = len == 0 ? tx_error_set(err, TX_EUNSUP, "%s: empty file", path)
@@ -150,6 +159,9 @@ int tx_score_write_file(const tx_score *s, const char *path, int format, tx_erro
     case TX_FORMAT_GRID:
         return tx_error_set(err, TX_EUNSUP, "%s: writing voice grids (.csv) is not supported (use .mid, .midi "
                             "or .abc)", path);
+    case TX_FORMAT_KERN:
+        return tx_error_set(err, TX_EUNSUP, "%s: writing **kern (.krn) is not supported (use .mid, .midi or "
+                            ".abc)", path);
     default:
         return tx_error_set(err, TX_EUNSUP, "%s: unknown output format (use .mid, .midi or .abc)", path);
     }

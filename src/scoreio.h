@@ -11,15 +11,16 @@
 #include "error.h"
 #include "score.h"
 
-enum tx_format { TX_FORMAT_UNKNOWN = 0, TX_FORMAT_MIDI, TX_FORMAT_ABC, TX_FORMAT_GRID };
+enum tx_format { TX_FORMAT_UNKNOWN = 0, TX_FORMAT_MIDI, TX_FORMAT_ABC, TX_FORMAT_GRID, TX_FORMAT_KERN };
 
-/* "midi", "abc", "grid", "unknown". */
+/* "midi", "abc", "grid", "kern", "unknown". */
 TX_API const char *tx_format_name(int format);
-/* The format the extension of path names (".mid", ".midi", ".kar", ".abc", ".csv" for a voice grid), or
- * TX_FORMAT_UNKNOWN. */
+/* The format the extension of path names (".mid", ".midi", ".kar", ".abc", ".csv" for a voice grid,
+ * ".krn" for Humdrum **kern), or TX_FORMAT_UNKNOWN. */
 TX_API int tx_format_from_path(const char *path);
-/* The format of data: MIDI by its "MThd" (or RIFF "RMID") signature, a grid by "note0,"; otherwise the
- * extension of path. */
+/* The format of data: MIDI by its "MThd" (or RIFF "RMID") signature, a grid by "note0,", **kern by a
+ * first record (after comments) of exclusive interpretations naming **kern; otherwise the extension
+ * of path. */
 TX_API int tx_format_detect(const uint8_t *data, size_t len, const char *path);
 
 /* Reads a score from path (format detected as above). *format (may be NULL) receives the format even
@@ -28,7 +29,7 @@ TX_API int tx_score_read_file(const char *path, tx_score **out, int *format, tx_
 /* The same from bytes already in memory; path names the source in messages and gives the extension. */
 TX_API int tx_score_read_mem(const uint8_t *data, size_t len, const char *path, tx_score **out, int *format,
                              tx_error *err);
-/* One score of a file: the file itself (MIDI, grid), or one tune (ABC). */
+/* One score of a file: the file itself (MIDI, grid, kern), or one tune (ABC). */
 typedef struct tx_score_item {
     int format;
     long index;              /* 0 for a file that holds one score; ABC: the tune's place, from 1 */
@@ -50,7 +51,7 @@ typedef int (*tx_score_item_fn)(void *ud, tx_score_item *item);
 TX_API int tx_score_read_each(const uint8_t *data, size_t len, const char *path, tx_score_item_fn fn,
                               void *ud);
 
-/* Writes s to path in `format` (MIDI or ABC; a grid is refused with TX_EUNSUP), atomically. */
+/* Writes s to path in `format` (MIDI or ABC; a grid or kern is refused with TX_EUNSUP), atomically. */
 TX_API int tx_score_write_file(const tx_score *s, const char *path, int format, tx_error *err);
 
 #endif

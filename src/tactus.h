@@ -12,6 +12,7 @@
 #include "paths.h"
 #include "scoreio.h"
 #include "grid.h"
+#include "kern.h"
 #include "analyze.h"
 #include "render.h"
 #include "hash.h"

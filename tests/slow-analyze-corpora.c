@@ -13,31 +13,10 @@
 #include <ctype.h>
 
 #include "analyze.h"
+#include "key-tally.h"
 #include "midi.h"
 #include "paths.h"
 #include "scoreio.h"
-
-typedef struct tally {
-    size_t n;
-    size_t exact[TX_KEY_NPROFILES];
-    double mirex[TX_KEY_NPROFILES];
-} tally;
-
-static void score_keys(const tx_score *s, int ref_tonic, int ref_mode, tally *t)
-{
-    double hist[12];
-    tx_analyze_pc_histogram(s, hist);
-    t->n++;
-    for (int p = 0; p < TX_KEY_NPROFILES; p++) {
-        tx_key_result k;
-        tx_key_from_histogram(hist, p, &k);
-        if (!k.found)
-            continue;
-        double m = tx_key_mirex_score(ref_tonic, ref_mode, k.best.tonic, k.best.mode);
-        t->exact[p] += m == 1.0;
-        t->mirex[p] += m;
-    }
-}
 
 /* "Gb:maj", "C#:min" ... -> tonic and mode; -1 when not a key. */
 static int parse_pc(const char *s, const char **rest)

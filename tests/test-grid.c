@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include "alloc-budget.h"
+#include "reader-oom.h"
 #include "grid.h"
 #include "scoreio.h"
 
@@ -220,25 +221,7 @@ static void test_out_of_memory(void)
 {
     static const char text[] = "note0,note1,note2,note3\n60,64,67,48\n62,64,67,48\n64,65,67,47\n0,0,0,0\n"
                                "65,65,69,45\n";
-    int done = 0;
-    for (long budget = 0; budget < 500 && !done; budget++) {
-        tx_score *s = NULL;
-        tx_error err;
-        tx_test_alloc_begin(budget);
-        int rc = read_str(text, &s, &err);
-        tx_score_free(s);
-        long live = tx_test_alloc_end();
-        CHECK_INT(live, 0);
-        if (rc == TX_OK) {
-            done = 1;
-            CHECK(budget > 0);
-        } else {
-            CHECK_INT(rc, TX_ENOMEM);
-            CHECK(s == NULL);
-            CHECK(strstr(err.msg, "t.csv: out of memory") != NULL);
-        }
-    }
-    CHECK(done);
+    tx_test_reader_oom(read_str, text, "t.csv: out of memory", 500);
 }
 
 /* scoreio: .csv and "note0," pick the grid reader; the JSB fixture reads as the shared corpus file does;
