@@ -234,12 +234,19 @@ static int fim_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_
     }
     int a = bars[ai];
     int k = 0;
+    if (f->spm) {
+        seq[k++] = f->suffix;
+        for (int i = e; i < n; i++)
+            seq[k++] = w[i];
+    }
     seq[k++] = f->prefix;
     for (int i = 0; i < a; i++)
         seq[k++] = w[i];
-    seq[k++] = f->suffix;
-    for (int i = e; i < n; i++)
-        seq[k++] = w[i];
+    if (!f->spm) {
+        seq[k++] = f->suffix;
+        for (int i = e; i < n; i++)
+            seq[k++] = w[i];
+    }
     seq[k++] = f->middle;
     for (int i = a; i < e; i++)
         seq[k++] = w[i];

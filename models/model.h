@@ -230,7 +230,8 @@ TX_API size_t tx_shard_tokens(const tx_shard *s);
 TX_API void tx_shard_batch(const tx_shard *s, int b, int t, int32_t bos, uint64_t seed, long step,
                            int32_t *inputs, int32_t *targets);
 /* Fill-in-the-middle (as code models and the Anticipatory Music Transformer train): with probability
- * rate a row becomes PRE prefix SUF suffix MID middle, where prefix middle suffix is a window of t - 3
+ * rate a row becomes PRE prefix SUF suffix MID middle (or, with spm, SUF suffix PRE prefix MID middle,
+ * where the middle follows the prefix directly), where prefix middle suffix is a window of t - 3
  * tokens and the middle a run of whole bars; targets that are sentinels are ignored. Rows whose window
  * holds no bar token stay plain. With max_bars 0 the middle starts at any bar token and ends at a later
  * one or at the window's end, uniformly (the suffix is then often empty); with max_bars N > 0 it is 1..N
@@ -246,6 +247,7 @@ typedef struct tx_fim {
     int max_bars;                    /* 0: any span; N: 1..N bars with a suffix after them (see above) */
     float repeat;                    /* 0..1: the share of the other rows where 1..4 whole bars are played
                                       * twice in a row, as at a repeat sign (teaches copying) */
+    int spm;                         /* 1: the order SUF suffix PRE prefix MID middle instead */
 } tx_fim;
 
 /* tx_shard_batch with fill-in-the-middle and repeated rows (fim may be NULL, or both rates 0: the same

@@ -124,6 +124,17 @@ for k in nll_both nll_no_suffix nll_left tokens; do
     v=$(json_num out $k)
     [ -n "$v" ] && awk "BEGIN{exit !($v > 0)}" && ok || bad "--nll: $k is '$v'"
 done
+# a model trained in the order SUF suffix PRE prefix MID: the same bars, the same left-context score
+# (the prefix is the same tokens), another score with both contexts (another order)
+left=$(json_num out nll_left)
+both=$(json_num out nll_both)
+expect 0 "$bin" train --init m.safetensors --data remi+-train.json --steps 2 --lr 1e-9 --fim 0.5 --fim-spm \
+    --out spm.safetensors
+expect 0 "$bin" infill "$tunes" --tune 1 --bars 9-12 --model spm.safetensors --nll --json
+l2=$(json_num out nll_left)
+b2=$(json_num out nll_both)
+if [ -n "$l2" ] && awk "BEGIN{d = $l2 - $left; exit !(d < 0.01 && d > -0.01 && ($b2 - $both > 0.01 || $both - $b2 > 0.01))}"
+then ok; else bad "--fim-spm: left $left -> $l2, both $both -> $b2"; fi
 
 # ---- errors ----
 expect 1 "$bin" infill ode.mid --bars 2-3 --model plain.safetensors -o x.mid

@@ -167,13 +167,15 @@ static void test_fim(void)
         return;
     enum { B = 8, T = 64 };
     int32_t in[B * T], tg[B * T], in2[B * T], tg2[B * T];
-    tx_fim none = {0, PRE, SUF, MID, BAR, 0, 0}, all = {1, PRE, SUF, MID, BAR, 0, 0};
+    tx_fim none = {0, PRE, SUF, MID, BAR, 0, 0, 0}, all = {1, PRE, SUF, MID, BAR, 0, 0, 0};
     /* rate 0 is the plain batch */
     tx_shard_batch(s, B, T, 0, 3, 5, in, tg);
     CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &none, 3, 5, in2, tg2, &e), TX_OK);
     CHECK(memcmp(in, in2, sizeof in) == 0 && memcmp(tg, tg2, sizeof tg) == 0);
-    for (int max_bars = 0; max_bars <= 3; max_bars += 3) {
+    for (int pass = 0; pass < 3; pass++) {   /* any span; up to 3 bars; up to 3 bars in the order SPM */
+        int max_bars = pass ? 3 : 0;
         all.max_bars = max_bars;
+        all.spm = pass == 2;
         int bad = 0, rows = 0, with_prefix = 0, with_suffix = 0, longest = 0;
         for (long step = 0; step < 40; step++) {
             CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &all, 3, step, in, tg, &e), TX_OK);
@@ -181,13 +183,27 @@ static void test_fim(void)
                 const int32_t *x = in + r * T, *y = tg + r * T;
                 int32_t seq[T + 1];
                 int n = 0, ps = -1, pm = -1;
-                for (int i = 0; i < T && (i == 0 || y[i - 1] >= 0 || x[i] == SUF || x[i] == MID); i++)
+                for (int i = 0; i < T && (i == 0 || y[i - 1] >= 0 || x[i] == PRE || x[i] == SUF || x[i] == MID); i++)
                     seq[n++] = x[i];
                 if (n == T && y[T - 1] >= 0)
                     seq[n++] = y[T - 1];
                 for (int i = 0; i + 1 < n; i++) {   /* targets: the next token, or ignored before a sentinel */
                     int sentinel = seq[i + 1] == PRE || seq[i + 1] == SUF || seq[i + 1] == MID;
                     bad += sentinel ? y[i] != -1 : y[i] != seq[i + 1];
+                }
+                if (all.spm) {   /* SUF suffix PRE prefix MID middle: checked as PRE prefix SUF suffix MID middle */
+                    int pp = 0, k = 0;
+                    int32_t psm[T + 1];
+                    while (pp < n && seq[pp] != PRE)
+                        pp++;
+                    bad += seq[0] != SUF || pp == n;
+                    for (int i = pp; i < n && seq[i] != MID; i++)
+                        psm[k++] = seq[i];
+                    for (int i = 0; i < pp; i++)
+                        psm[k++] = seq[i];
+                    for (int i = k; i < n; i++)
+                        psm[i] = seq[i];
+                    memcpy(seq, psm, (size_t)n * sizeof *seq);
                 }
                 for (int i = 0; i < n; i++) {
                     if (seq[i] == SUF)
@@ -241,8 +257,9 @@ static void test_fim(void)
         } else {
             CHECK(longest > 3);
         }
-        printf("  max bars %d: %d fill-in-the-middle rows: %d with a prefix, %d with a suffix, longest middle %d bars\n",
-               max_bars, rows, with_prefix, with_suffix, longest);
+        printf("  max bars %d%s: %d fill-in-the-middle rows: %d with a prefix, %d with a suffix, longest middle %d "
+               "bars\n",
+               max_bars, all.spm ? " (SPM)" : "", rows, with_prefix, with_suffix, longest);
     }
     close_bar_shard(s);
 }
@@ -257,7 +274,7 @@ static void test_repeat(void)
         return;
     enum { B = 8, T = 64 };
     int32_t in[B * T], tg[B * T];
-    tx_fim rep = {0, PRE, SUF, MID, BAR, 0, 1}, both = {0.5f, PRE, SUF, MID, BAR, 8, 1};
+    tx_fim rep = {0, PRE, SUF, MID, BAR, 0, 1, 0}, both = {0.5f, PRE, SUF, MID, BAR, 8, 1, 0};
     int bad = 0, rows = 0, lengths[5] = {0}, fim_rows = 0;
     for (long step = 0; step < 40; step++) {
         CHECK_INT(tx_shard_batch_fim(s, B, T, 0, &rep, 3, step, in, tg, &e), TX_OK);

@@ -29,6 +29,29 @@ static const char options[] =
     "  -h, --help             show this help\n";
 
 /* Negative log-likelihood in nats of targets[k] (ids[k + 1]) for k in [from, n - 1): one forward pass. */
+/* The context of a fill-in-the-middle query into out, in the order the model was trained with:
+ * PRE prefix SUF suffix MID, or SUF suffix PRE prefix MID (--fim-spm). Returns its length. */
+static size_t fim_context(const cli_lm *lm, int32_t *out, const int32_t *pre, size_t n_pre, const int32_t *suf,
+                          size_t n_suf)
+{
+    size_t k = 0;
+    if (lm->fim_spm) {
+        out[k++] = lm->fim_suffix;
+        memcpy(out + k, suf, n_suf * sizeof *out);
+        k += n_suf;
+    }
+    out[k++] = lm->fim_prefix;
+    memcpy(out + k, pre, n_pre * sizeof *out);
+    k += n_pre;
+    if (!lm->fim_spm) {
+        out[k++] = lm->fim_suffix;
+        memcpy(out + k, suf, n_suf * sizeof *out);
+        k += n_suf;
+    }
+    out[k++] = lm->fim_middle;
+    return k;
+}
+
 static int sequence_nll(tx_model *m, const int32_t *ids, int n, int from, double *nll, int *count, tx_error *err)
 {
     int32_t *tg = tx_malloc((size_t)n * sizeof *tg);
@@ -155,17 +178,11 @@ int cmd_infill(int argc, char **argv)
     size_t n_pre = a < avail - n_suf ? a : avail - n_suf;
     if (n_suf < n_ids - b && n_suf < avail - n_pre)
         n_suf = n_ids - b < avail - n_pre ? n_ids - b : avail - n_pre;
-    size_t n_ctx = 0;
-    ctx[n_ctx++] = lm.fim_prefix;
-    memcpy(ctx + n_ctx, ids + a - n_pre, n_pre * sizeof *ctx);
-    n_ctx += n_pre;
-    ctx[n_ctx++] = lm.fim_suffix;
-    memcpy(ctx + n_ctx, ids + b, n_suf * sizeof *ctx);
-    n_ctx += n_suf;
-    ctx[n_ctx++] = lm.fim_middle;
+    size_t n_ctx = fim_context(&lm, ctx, ids + a - n_pre, n_pre, ids + b, n_suf);
 
     if (nll) {
-        /* the bars as they are: after PRE prefix SUF suffix MID, after PRE prefix SUF MID (the format
+        /* the bars as they are: after the prefix and suffix in the model's order, after the form without a
+         * suffix (the format
          * without what follows: tells the suffix's use from the format's cost), and after the prefix alone */
         double with_both, no_suffix, left_only;
         int count_both, count_none, count_left;
@@ -176,12 +193,7 @@ int cmd_infill(int argc, char **argv)
             cli_error("%s", err.msg);
             goto done;
         }
-        size_t k = 0;
-        hist[k++] = lm.fim_prefix;
-        memcpy(hist + k, ids + a - n_pre, n_pre * sizeof *hist);
-        k += n_pre;
-        hist[k++] = lm.fim_suffix;
-        hist[k++] = lm.fim_middle;
+        size_t k = fim_context(&lm, hist, ids + a - n_pre, n_pre, NULL, 0);
         memcpy(hist + k, ids + a, fit * sizeof *hist);
         if (sequence_nll(lm.m, hist, (int)(k + fit), (int)k - 1, &no_suffix, &count_none, &err)) {
             cli_error("%s", err.msg);

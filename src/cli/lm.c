@@ -94,22 +94,24 @@ static int open_tokenizer(cli_lm *lm, const char *path)
     return status;
 }
 
-/* The BOS id the model was trained with ("bos" in the training settings); the tokenizer's otherwise. */
-static int32_t training_bos(const tx_safetensors *st, const tx_remi *r)
+/* From the training settings: the BOS id the model was trained with ("bos"; the tokenizer's
+ * otherwise) and the order of its fill-in-the-middle rows ("fim_spm"; 0 otherwise). */
+static void training_settings(const tx_safetensors *st, const tx_remi *r, int32_t *bos, int *spm)
 {
-    int32_t bos = tx_remi_id(r, "BOS_None");
+    *bos = tx_remi_id(r, "BOS_None");
+    *spm = 0;
     const char *tr = tx_safetensors_meta(st, META_TRAIN);
     if (!tr)
-        return bos;
+        return;
     tx_arena a = TX_ARENA_INIT;
     tx_json *j;
     tx_error err;
     if (!tx_json_parse(tr, strlen(tr), "train", &a, &j, &err)) {
-        int64_t b = tx_json_get_int(j, "bos", bos);
-        bos = b >= -1 && b < tx_remi_vocab_size(r) ? (int32_t)b : bos;
+        int64_t b = tx_json_get_int(j, "bos", *bos);
+        *bos = b >= -1 && b < tx_remi_vocab_size(r) ? (int32_t)b : *bos;
+        *spm = tx_json_get_int(j, "fim_spm", 0) == 1;
     }
     tx_arena_free(&a);
-    return bos;
 }
 
 int cli_lm_open(cli_lm *lm, const char *path)
@@ -139,7 +141,7 @@ int cli_lm_open(cli_lm *lm, const char *path)
     }
     lm->context = tx_model_get_config(lm->m)->context;
     lm->remi_vocab = tx_remi_vocab_size(lm->r);
-    lm->bos = training_bos(lm->st, lm->r);
+    training_settings(lm->st, lm->r, &lm->bos, &lm->fim_spm);
     lm->eos = tx_remi_id(lm->r, "EOS_None");
     lm->bar = tx_remi_id(lm->r, "Bar_None");
     return EXIT_OK;

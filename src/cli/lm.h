@@ -21,6 +21,7 @@ typedef struct cli_lm {
     int context, remi_vocab;
     int32_t bos, eos, bar;   /* -1 when the tokenizer has none */
     int32_t fim_prefix, fim_suffix, fim_middle;   /* -1 when the model was trained without --fim */
+    int fim_spm;             /* 1: trained with --fim-spm (SUF suffix PRE prefix MID middle) */
 } cli_lm;
 
 /* Opens path (NULL: the bundled model). Prints the error and returns EXIT_INPUT on failure. */

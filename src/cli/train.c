@@ -50,6 +50,8 @@ static const char options[] =
     "                       after the tokenizer's vocabulary (0: off)\n"
     "  --fim-bars N         middles of 1..N whole bars, most with a suffix after them (8); 0: a\n"
     "                       middle from any bar to a later one or to the window's end\n"
+    "  --fim-spm            fill-in-the-middle rows in the order SUF suffix PRE prefix MID middle,\n"
+    "                       so that the middle follows its prefix directly\n"
     "  --repeat RATE        play 1..4 bars of this share of the other rows twice, as at a repeat sign,\n"
     "                       so that the model learns to copy (0: off)\n"
     "  --resume CKPT        continue from a checkpoint written by tactus train\n"
@@ -73,13 +75,13 @@ typedef struct settings {
     long steps, warmup, log_every, eval_every, save_every, stop_after;
     int batch, context, accum;
     double lr, weight_decay, clip, fim, repeat;
-    int fim_bars;
+    int fim_bars, fim_spm;
     uint64_t seed;
     int32_t bos;
 } settings;
 
 enum { G_STEPS = 1, G_WARMUP = 2, G_BATCH = 4, G_CONTEXT = 8, G_ACCUM = 16, G_LR = 32, G_WD = 64,
-       G_CLIP = 128, G_SEED = 256, G_FIM = 512, G_FIM_BARS = 1024, G_REPEAT = 2048 };
+       G_CLIP = 128, G_SEED = 256, G_FIM = 512, G_FIM_BARS = 1024, G_REPEAT = 2048, G_FIM_SPM = 4096 };
 
 static volatile sig_atomic_t interrupted;
 
@@ -231,9 +233,9 @@ static void settings_json(const settings *s, tx_buf *b)
 {
     tx_buf_printf(b, "{\"steps\": %ld, \"batch\": %d, \"context\": %d, \"accum\": %d, \"lr\": %.9g, "
                   "\"warmup\": %ld, \"weight_decay\": %.9g, \"clip\": %.9g, \"seed\": %" PRIu64 ", "
-                  "\"bos\": %d, \"fim\": %.9g, \"fim_bars\": %d, \"repeat\": %.9g}", s->steps, s->batch,
-                  s->context, s->accum, s->lr, s->warmup, s->weight_decay, s->clip, s->seed, (int)s->bos, s->fim,
-                  s->fim_bars, s->repeat);
+                  "\"bos\": %d, \"fim\": %.9g, \"fim_bars\": %d, \"repeat\": %.9g, \"fim_spm\": %d}",
+                  s->steps, s->batch, s->context, s->accum, s->lr, s->warmup, s->weight_decay, s->clip, s->seed,
+                  (int)s->bos, s->fim, s->fim_bars, s->repeat, s->fim_spm);
 }
 
 /* Takes the settings of a checkpoint's "tactus.train" that this command line did not give. */
@@ -257,11 +259,12 @@ static int settings_from_checkpoint(const char *path, const char *text, settings
     double lr = tx_json_get_num(j, "lr", -1), wd = tx_json_get_num(j, "weight_decay", -1);
     double clip = tx_json_get_num(j, "clip", -1), fim = tx_json_get_num(j, "fim", 0);
     double repeat = tx_json_get_num(j, "repeat", 0);
+    int64_t fim_spm = tx_json_get_int(j, "fim_spm", 0);
     tx_arena_free(&a);
     if (steps < 1 || batch < 1 || batch > 1 << 20 || context < 1 || context > TX_MODEL_MAX_CONTEXT ||
         accum < 1 || accum > 1 << 20 || warmup < 0 || seed < 0 || bos < -1 || bos > TX_MODEL_MAX_VOCAB ||
-        !(lr >= 0) || !(wd >= 0) || !(clip >= 0) || !(fim >= 0 && fim <= 1) || !(repeat >= 0 && repeat <= 1) || fim_bars < 0 ||
-        fim_bars > MAX_FIM_BARS) {
+        !(lr >= 0) || !(wd >= 0) || !(clip >= 0) || !(fim >= 0 && fim <= 1) || !(repeat >= 0 && repeat <= 1) ||
+        fim_spm < 0 || fim_spm > 1 || fim_bars < 0 || fim_bars > MAX_FIM_BARS) {
         cli_error("%s: missing or out-of-range training settings", name);
         return EXIT_INPUT;
     }
@@ -277,6 +280,7 @@ static int settings_from_checkpoint(const char *path, const char *text, settings
     if (!(given & G_FIM)) s->fim = fim;
     if (!(given & G_FIM_BARS)) s->fim_bars = (int)fim_bars;
     if (!(given & G_REPEAT)) s->repeat = repeat;
+    if (!(given & G_FIM_SPM)) s->fim_spm = (int)fim_spm;
     s->bos = (int32_t)bos;
     return EXIT_OK;
 }
@@ -392,7 +396,7 @@ int cmd_train(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DATA, O_OUT, O_VALID, O_STEPS, O_BATCH, O_CONTEXT, O_ACCUM, O_LR, O_WARMUP,
            O_WD, O_CLIP, O_SEED, O_LOG, O_EVAL, O_SAVE, O_STOP, O_RESUME, O_FIM, O_RELEASE,
-           O_FIM_BARS, O_INIT, O_REPEAT };
+           O_FIM_BARS, O_INIT, O_REPEAT, O_FIM_SPM };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, O_CONFIG},
         {"data", required_argument, NULL, O_DATA},
@@ -417,13 +421,14 @@ int cmd_train(int argc, char **argv)
         {"fim-bars", required_argument, NULL, O_FIM_BARS},
         {"init", required_argument, NULL, O_INIT},
         {"repeat", required_argument, NULL, O_REPEAT},
+        {"fim-spm", no_argument, NULL, O_FIM_SPM},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *data = NULL, *out = NULL, *valid_path = NULL, *resume = NULL, *release = NULL;
     const char *init = NULL;
-    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, 0, 8, 0, -1};
+    settings s = {1000, -1, 10, 0, 0, 0, 8, 0, 1, 3e-4, 0.1, 1.0, 0, 0, 8, 0, 0, -1};
     unsigned given = 0;
     int json = 0, c;
     long v;
@@ -506,6 +511,10 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double(optarg, 0, 1, &s.fim))
                 return cli_usage_error("train", "--fim must be a number in 0..1");
             given |= G_FIM;
+            break;
+        case O_FIM_SPM:
+            s.fim_spm = 1;
+            given |= G_FIM_SPM;
             break;
         case O_REPEAT:
             if (cli_parse_double(optarg, 0, 1, &s.repeat))
@@ -630,7 +639,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     tx_fim fim = {(float)s.fim, tx_shard_vocab(shard), tx_shard_vocab(shard) + 1, tx_shard_vocab(shard) + 2,
-                  tm.bar, s.fim_bars, (float)s.repeat};
+                  tm.bar, s.fim_bars, (float)s.repeat, s.fim_spm};
     if ((s.fim > 0 || s.repeat > 0) && (tm.bar < 0 || !tm.vocab.len)) {
         cli_error("%s: --%s needs a tokenizer with bar tokens (remi, remi+)", data, s.fim > 0 ? "fim" : "repeat");
         status = EXIT_INPUT;
