@@ -7,9 +7,12 @@
  * gives ties across bar lines, chords whose notes end at different times, and lengths split into
  * writable pieces. Accidentals follow the reader's rules (an accidental holds to the bar line, for every
  * octave of its letter as abc2midi plays it, or for its octave only under ABC 2.1): a mark is written
- * whenever either rule would otherwise give another pitch. This file is not the ABC reader and not the
- * ABC text tokenizer; it writes triplets "(3" but no other tuplet groups, and no grace notes or lyrics
- * (see abc.h).
+ * whenever either rule would otherwise give another pitch. Grace notes are written as "{...}" groups
+ * before the segment at their onset (a grace onset is a segment boundary too), and lyric syllables as
+ * a w: line under each line of music with one token per written note or chord, as the reader hands
+ * them out (tied continuations take one, rests and grace notes none); a syllable inside a note splits
+ * it, so that the tied continuation carries it. This file is not the ABC reader and not the ABC text
+ * tokenizer; it writes triplets "(3" but no other tuplet groups (see abc.h).
  */
 #include "abc.h"
 
@@ -30,6 +33,21 @@ typedef struct wnote {
     int pitch;
 } wnote;
 
+/* A grace note: written "{g}" before whatever the voice plays at `on`; read back it lasts a quarter
+ * of its written length, so it is written four times `dur` long. */
+typedef struct gnote {
+    tx_tick on, dur;
+    int pitch;
+    uint32_t seq;            /* source order, which is the order inside one "{...}" group */
+} gnote;
+
+/* A lyric syllable of one voice, at its (quantized) tick. */
+typedef struct wlyric {
+    tx_tick tick;
+    size_t index;            /* in tx_score.texts, to keep the score's order at one tick */
+    const char *text;
+} wlyric;
+
 /* What one voice needs while it is written. */
 typedef struct voice_state {
     int key_acc[7];
@@ -40,6 +58,7 @@ typedef struct voice_state {
 typedef struct writer {
     const tx_score *s;
     int bars_per_line;
+    int grid;                /* quantization, as tx_abc_write_options.grid */
     tx_tick end;             /* where the last note of any track ends */
     tx_tick *bars;           /* bar starts after 0 and before end, ascending */
     size_t n_bars;
@@ -61,6 +80,31 @@ static int cmp_wnote(const void *a, const void *b)
     if (x->pitch != y->pitch)
         return x->pitch - y->pitch;
     return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int cmp_gnote(const void *a, const void *b)
+{
+    const gnote *x = a, *y = b;
+    if (x->on != y->on)
+        return x->on < y->on ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_wlyric(const void *a, const void *b)
+{
+    const wlyric *x = a, *y = b;
+    if (x->tick != y->tick)
+        return x->tick < y->tick ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The nearest grid point to t (halves up), as notes are quantized; t itself when grid is 0. */
+static tx_tick quantize(const tx_score *s, tx_tick t, int grid)
+{
+    if (grid <= 0)
+        return t;
+    int64_t k = (t * 2 * grid + s->tpq) / (2 * (int64_t)s->tpq);
+    return k * s->tpq / grid;
 }
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -230,8 +274,10 @@ static int plain_tick(const writer *w, tx_tick t)
     return 1;
 }
 
-/* Appends pitch as ABC with the accidental mark the voice's state needs, and records the mark. */
-static void put_pitch(tx_buf *b, voice_state *v, int fifths, int pitch)
+/* Appends pitch as ABC with the accidental mark the voice's state needs, and records the mark unless
+ * `record` is 0 (a grace note's mark does not carry to the notes after it, in the reader as in
+ * abc2midi). */
+static void put_pitch(tx_buf *b, voice_state *v, int fifths, int pitch, int record)
 {
     int pc = pitch % 12, best = -1, best_acc = 0, best_score = 99;
     int dir = fifths < 0 ? -1 : 1;
@@ -257,8 +303,10 @@ static void put_pitch(tx_buf *b, voice_state *v, int fifths, int pitch)
     int eff_oct = v->bar_oct[li][slot] != UNSET ? v->bar_oct[li][slot] : v->key_acc[li];
     if (acc != eff_any || acc != eff_oct) {
         tx_buf_puts(b, acc == 2 ? "^^" : acc == 1 ? "^" : acc == 0 ? "=" : acc == -1 ? "_" : "__");
-        v->bar_any[li] = acc;
-        v->bar_oct[li][slot] = acc;
+        if (record) {
+            v->bar_any[li] = acc;
+            v->bar_oct[li][slot] = acc;
+        }
     }
     if (octave >= 5) {
         tx_buf_putc(b, "cdefgab"[li]);
@@ -286,19 +334,173 @@ static int chord_symbol_ok(const tx_text *t)
     return t->kind == TX_TEXT_CHORD && t->text && t->text[0] && !strchr("^_<>@", t->text[0]);
 }
 
-/* ---- one voice ---- */
+/* ---- lyrics ---- */
 
-/* Writes the music of one track (notes sorted, without overlaps of one pitch) into b. */
-static int write_voice(const writer *w, const wnote *notes, size_t n, int track, int first, int unit,
-                       tx_buf *b)
+#define SYLLABLE_MAX 32     /* bytes of one syllable written */
+#define LYRIC_LINE_MAX 3900 /* bytes of one w: line: the reader keeps about 4 KB of a field, so the
+                               syllables of a line beyond this (a very dense line) are not written */
+
+/* Appends one syllable of a lyric text so that the reader's w: rules give the text back: a blank
+ * becomes '~', a hyphen inside the text "\-", the characters that w: reads as its own ('_' '*' '|')
+ * take a backslash, pairs that already have one are kept, control characters are dropped. A '~' in
+ * the text reads back as a blank; nothing else changes in a text the reader made. Returns 1 when the
+ * syllable ends in a hyphen (the word goes on), else 0. */
+static int put_syllable(tx_buf *b, const char *t)
+{
+    size_t start = b->len;
+    int hyphen = 0;
+    for (size_t i = 0; t[i] && b->len - start < SYLLABLE_MAX; i++) {
+        unsigned char ch = (unsigned char)t[i], nx = (unsigned char)t[i + 1];
+        hyphen = 0;
+        if (ch == '\\') {
+            if (nx >= 0x20 && nx != 0x7f) {
+                tx_buf_putc(b, '\\');
+                tx_buf_putc(b, nx);
+                i++;
+            }
+            continue;   /* a backslash at the end, or before a control character, is dropped */
+        }
+        if (ch >= 0xc0 && b->len - start + (ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : 2) > SYLLABLE_MAX)
+            break;   /* a UTF-8 character that does not fit is not cut in two */
+        if (ch == ' ' || ch == '\t') {
+            tx_buf_putc(b, '~');
+        } else if (ch < 0x20 || ch == 0x7f) {
+            continue;
+        } else if (ch == '-' && nx) {
+            tx_buf_puts(b, "\\-");
+        } else if (ch == '-') {
+            tx_buf_putc(b, '-');
+            hyphen = 1;
+        } else if (ch == '_' || ch == '*' || ch == '|') {
+            tx_buf_putc(b, '\\');
+            tx_buf_putc(b, ch);
+        } else {
+            tx_buf_putc(b, ch);
+        }
+    }
+    if (b->len == start)
+        tx_buf_putc(b, '*');   /* nothing writable: the note is skipped */
+    return hyphen;
+}
+
+/* The w: line of the music line being written: one token for every written note or chord (the
+ * reader gives a syllable to each, tied continuations included, and none to rests and grace notes),
+ * and a '|' for every bar line inside the music line. */
+typedef struct lyric_line {
+    tx_buf text;
+    size_t keep;      /* length up to the last syllable: trailing '*', '_' and '|' are not written */
+    int glue;         /* the last token was a syllable ending in '-': a syllable follows directly */
+    int holding;      /* the last note had a syllable or held one: a tied continuation writes '_' */
+    int oom;          /* an append to an earlier line failed (tx_buf_reset forgets it) */
+} lyric_line;
+
+static void lyric_mark(lyric_line *l, char mark)
+{
+    if (l->text.len)
+        tx_buf_putc(&l->text, ' ');
+    tx_buf_putc(&l->text, mark);
+    l->glue = 0;
+}
+
+static void lyric_syllable(lyric_line *l, const char *text)
+{
+    if (l->text.len + 2 * SYLLABLE_MAX + 2 > LYRIC_LINE_MAX) {
+        lyric_mark(l, '*');
+        l->holding = 0;
+        return;
+    }
+    if (l->text.len && !l->glue)
+        tx_buf_putc(&l->text, ' ');
+    l->glue = put_syllable(&l->text, text);
+    l->keep = l->text.len;
+    l->holding = 1;
+}
+
+/* At the end of a music line: its w: line when it has a syllable. */
+static void lyric_flush(lyric_line *l, tx_buf *b)
+{
+    if (l->keep) {
+        tx_buf_puts(b, "w: ");
+        tx_buf_append(b, l->text.data, l->keep);
+        /* a w: line that ends in a backslash would continue on the next line in some readers */
+        if (l->text.data[l->keep - 1] == '\\')
+            tx_buf_puts(b, " *");
+        tx_buf_putc(b, '\n');
+    }
+    l->oom |= l->text.oom;
+    tx_buf_reset(&l->text);
+    l->keep = 0;
+    l->glue = 0;
+}
+
+/* The lyric syllables of one voice (texts of its track, and the whole score's for the first voice),
+ * quantized like the notes, sorted by tick. *out is tx_malloc'd (NULL when there are none). */
+static int voice_lyrics(const writer *w, int track, int first, wlyric **out, size_t *n_out)
 {
     const tx_score *s = w->s;
-    size_t cap = 2 * n + w->n_bars + s->n_keysigs + s->n_timesigs + s->n_texts + s->n_tempos + 2;
+    size_t n = 0;
+    *out = NULL;
+    *n_out = 0;
+    for (size_t i = 0; i < s->n_texts; i++) {
+        const tx_text *t = &s->texts[i];
+        if (t->kind == TX_TEXT_LYRIC && t->text && t->text[0] && (t->track == track || (t->track < 0 && first))
+            && t->tick >= 0 && t->tick <= MAX_TICK)
+            n++;
+    }
+    if (n == 0)
+        return TX_OK;
+    wlyric *v = tx_malloc(n * sizeof *v);
+    if (!v)
+        return TX_ENOMEM;
+    n = 0;
+    for (size_t i = 0; i < s->n_texts; i++) {
+        const tx_text *t = &s->texts[i];
+        if (t->kind == TX_TEXT_LYRIC && t->text && t->text[0] && (t->track == track || (t->track < 0 && first))
+            && t->tick >= 0 && t->tick <= MAX_TICK)
+            v[n++] = (wlyric){quantize(s, t->tick, w->grid), i, t->text};
+    }
+    qsort(v, n, sizeof *v, cmp_wlyric);
+    *out = v;
+    *n_out = n;
+    return TX_OK;
+}
+
+/* ---- one voice ---- */
+
+/* Writes the grace notes at tick `at` (from *gi on) as one "{...}" group. */
+static void put_graces(tx_buf *b, const writer *w, const gnote *graces, size_t ng, size_t *gi, tx_tick at,
+                       voice_state *v, int fifths, int unit)
+{
+    if (*gi >= ng || graces[*gi].on != at)
+        return;
+    tx_buf_putc(b, '{');
+    for (; *gi < ng && graces[*gi].on == at; (*gi)++) {
+        put_pitch(b, v, fifths, graces[*gi].pitch, 0);
+        /* a grace note of no length (not from ABC) gets the plain written length */
+        if (graces[*gi].dur > 0)
+            put_len(b, w->s, 4 * graces[*gi].dur, unit);
+    }
+    tx_buf_putc(b, '}');
+}
+
+/* Writes the music of one track (notes sorted, without overlaps of one pitch; grace notes sorted by
+ * onset and source order) into b, with its lyrics as w: lines. */
+static int write_voice(const writer *w, const wnote *notes, size_t n, const gnote *graces, size_t ng,
+                       int track, int first, int unit, tx_buf *b)
+{
+    const tx_score *s = w->s;
+    wlyric *lyr = NULL;
+    size_t nl = 0;
+    int rc = voice_lyrics(w, track, first, &lyr, &nl);
+    if (rc)
+        return rc;
+    size_t cap = 2 * n + ng + w->n_bars + s->n_keysigs + s->n_timesigs + s->n_texts + s->n_tempos + 2;
     tx_tick *bd = tx_malloc(cap * sizeof *bd);
     size_t *active = tx_malloc((n + 1) * sizeof *active);
     if (!bd || !active) {
         tx_free(bd);
         tx_free(active);
+        tx_free(lyr);
         return TX_ENOMEM;
     }
     size_t nb = 0;
@@ -308,6 +510,9 @@ static int write_voice(const writer *w, const wnote *notes, size_t n, int track,
         bd[nb++] = notes[i].on;
         bd[nb++] = notes[i].off;
     }
+    for (size_t i = 0; i < ng; i++)
+        if (graces[i].on < w->end)
+            bd[nb++] = graces[i].on;
     for (size_t i = 0; i < w->n_bars; i++)
         bd[nb++] = w->bars[i];
     for (size_t i = 0; i < s->n_keysigs; i++)
@@ -324,6 +529,16 @@ static int write_voice(const writer *w, const wnote *notes, size_t n, int track,
         if (chord_symbol_ok(t) && t->tick < w->end && (t->track == track || (t->track < 0 && first)))
             bd[nb++] = t->tick;
     }
+    /* a syllable inside a note splits it, so that the tied continuation carries the syllable (one
+     * inside a rest does not split the rest: it goes to the next note) */
+    tx_tick sounding_to = 0;   /* the latest end of the notes that start before the syllable */
+    for (size_t i = 0, j = 0; i < nl; i++) {
+        for (; j < n && notes[j].on < lyr[i].tick; j++)
+            if (notes[j].off > sounding_to)
+                sounding_to = notes[j].off;
+        if (sounding_to > lyr[i].tick && (i == 0 || lyr[i].tick != lyr[i - 1].tick))
+            bd[nb++] = lyr[i].tick;
+    }
     qsort(bd, nb, sizeof *bd, cmp_tick);
     size_t u = 0;
     for (size_t i = 0; i < nb; i++)
@@ -339,7 +554,8 @@ static int write_voice(const writer *w, const wnote *notes, size_t n, int track,
     }
     key_accidentals(fifths, mode, v.key_acc);
     reset_bar(&v);
-    size_t next = 0, na = 0, bar_i = 0, ki = 0, mi = 0, ti = 0, qi = 0;
+    lyric_line ll = {TX_BUF_INIT, 0, 0, 0, 0};
+    size_t next = 0, na = 0, bar_i = 0, ki = 0, mi = 0, ti = 0, qi = 0, gi = 0, li = 0;
     long bars_written = 0;
     int tup_left = 0;   /* segments still inside a written triplet "(3" */
     tx_tick pieces[64];
@@ -351,7 +567,13 @@ static int write_voice(const writer *w, const wnote *notes, size_t n, int track,
             bars_written++;
             if (b->len && b->data[b->len - 1] != ' ' && b->data[b->len - 1] != '\n')
                 tx_buf_putc(b, ' ');
-            tx_buf_puts(b, bars_written % w->bars_per_line == 0 ? "|\n" : "| ");
+            if (bars_written % w->bars_per_line == 0) {
+                tx_buf_puts(b, "|\n");
+                lyric_flush(&ll, b);
+            } else {
+                tx_buf_puts(b, "| ");
+                lyric_mark(&ll, '|');
+            }
             reset_bar(&v);
         }
         /* meter, key and tempo changes (the first of each went into the header) */
@@ -380,19 +602,33 @@ static int write_voice(const writer *w, const wnote *notes, size_t n, int track,
                 tx_buf_putc(b, '"');
             }
         }
+        put_graces(b, w, graces, ng, &gi, at, &v, fifths, unit);
         /* the notes sounding in [at, at + len), kept in pitch order */
         size_t k = 0;
         for (size_t j = 0; j < na; j++)
             if (notes[active[j]].off > at)
                 active[k++] = active[j];
+        int continued = k > 0;   /* no note starts here: tied notes go on */
         na = k;
         for (; next < n && notes[next].on == at; next++) {
             size_t j = na++;
+            continued = 0;
             while (j > 0 && notes[active[j - 1]].pitch > notes[next].pitch) {
                 active[j] = active[j - 1];
                 j--;
             }
             active[j] = next;
+        }
+        /* the syllable at this tick; one that fell in a rest goes to the next note when that note has
+         * none of its own, and of several at one tick the first is written */
+        const char *syllable = NULL;
+        if (na > 0) {
+            int exact = 0;
+            for (; li < nl && lyr[li].tick <= at; li++)
+                if (!syllable || (lyr[li].tick == at && !exact)) {
+                    syllable = lyr[li].text;
+                    exact = lyr[li].tick == at;
+                }
         }
         /* three segments of one length that is two thirds of a written note: a triplet */
         if (tup_left == 0 && i + 3 < nb && (len * 3) % 2 == 0 && !one_note(s, len, unit) &&
@@ -417,26 +653,42 @@ static int write_voice(const writer *w, const wnote *notes, size_t n, int track,
                     tx_buf_putc(b, '[');
                 for (size_t j = 0; j < na; j++) {
                     const wnote *x = &notes[active[j]];
-                    put_pitch(b, &v, fifths, x->pitch);
+                    put_pitch(b, &v, fifths, x->pitch, 1);
                     if (na > 1 && (!last || x->off > at + len))
                         tx_buf_putc(b, '-');
                 }
                 if (na > 1)
                     tx_buf_putc(b, ']');
+                if (p == 0 && syllable) {
+                    lyric_syllable(&ll, syllable);
+                } else if ((p > 0 || continued) && ll.holding) {
+                    lyric_mark(&ll, '_');
+                } else {
+                    lyric_mark(&ll, '*');
+                    ll.holding = 0;
+                }
             }
             put_len(b, s, pieces[p], unit);
             if (na == 1 && (!last || notes[active[0]].off > at + len))
                 tx_buf_putc(b, '-');
         }
+        if (na == 0)
+            ll.holding = 0;
         if (na > 1 || (na == 0 && i + 2 < nb))
             tx_buf_putc(b, ' ');
     }
+    /* grace notes after the last note of the piece */
+    put_graces(b, w, graces, ng, &gi, w->end, &v, fifths, unit);
     if (b->len && b->data[b->len - 1] != ' ' && b->data[b->len - 1] != '\n')
         tx_buf_putc(b, ' ');
     tx_buf_puts(b, "|]\n");
+    lyric_flush(&ll, b);
+    rc = b->oom || ll.oom ? TX_ENOMEM : TX_OK;
+    tx_buf_free(&ll.text);
     tx_free(bd);
     tx_free(active);
-    return b->oom ? TX_ENOMEM : TX_OK;
+    tx_free(lyr);
+    return rc;
 }
 
 /* The notes of one track, quantized when asked, without grace and zero-length notes, sorted; of two
@@ -499,6 +751,38 @@ static int track_notes(const tx_score *s, int track, int grid, wnote **out, size
     return TX_OK;
 }
 
+/* The grace notes of one track (onsets quantized when asked, lengths kept), sorted by onset and
+ * source order. *out is tx_malloc'd. */
+static int track_graces(const tx_score *s, int track, int grid, gnote **out, size_t *n_out)
+{
+    size_t n = 0;
+    *out = NULL;
+    *n_out = 0;
+    for (size_t i = 0; i < s->n_notes; i++)
+        if (s->notes[i].track == track && (s->notes[i].flags & TX_NOTE_GRACE))
+            n++;
+    if (n == 0)
+        return TX_OK;
+    gnote *v = tx_malloc(n * sizeof *v);
+    if (!v)
+        return TX_ENOMEM;
+    n = 0;
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const tx_note *x = &s->notes[i];
+        if (x->track != track || !(x->flags & TX_NOTE_GRACE))
+            continue;
+        if (x->onset > MAX_TICK || x->duration > MAX_TICK) {
+            tx_free(v);
+            return TX_ELIMIT;
+        }
+        v[n++] = (gnote){quantize(s, x->onset, grid), x->duration, x->pitch, x->seq};
+    }
+    qsort(v, n, sizeof *v, cmp_gnote);
+    *out = v;
+    *n_out = n;
+    return TX_OK;
+}
+
 /* ---- the tune ---- */
 
 void tx_abc_write_options_init(tx_abc_write_options *o)
@@ -523,21 +807,28 @@ int tx_abc_write(const tx_score *s, const tx_abc_write_options *o, tx_buf *out, 
         return tx_error_set(err, TX_EINVAL, "abc writer: grid %d out of range", o->grid);
     if (o->unit != 0 && (!is_pow2(o->unit) || o->unit > 64))
         return tx_error_set(err, TX_EINVAL, "abc writer: L: 1/%d is not 1, 1/2 ... 1/64", o->unit);
-    writer w = {s, o->bars_per_line > 0 ? o->bars_per_line : 4, 0, NULL, 0};
+    writer w = {s, o->bars_per_line > 0 ? o->bars_per_line : 4, o->grid, 0, NULL, 0};
 
     /* the notes of every track, and where the music ends */
     size_t nt = s->n_tracks;
     wnote **tn = tx_calloc(nt ? nt : 1, sizeof *tn);
     size_t *tc = tx_calloc(nt ? nt : 1, sizeof *tc);
+    gnote **tg = tx_calloc(nt ? nt : 1, sizeof *tg);
+    size_t *gc = tx_calloc(nt ? nt : 1, sizeof *gc);
     tx_buf body = TX_BUF_INIT, best = TX_BUF_INIT;
-    rc = tn && tc ? TX_OK : TX_ENOMEM;
+    rc = tn && tc && tg && gc ? TX_OK : TX_ENOMEM;
     for (size_t t = 0; t < nt && !rc; t++) {
         rc = track_notes(s, (int)t, o->grid, &tn[t], &tc[t]);
+        if (!rc)
+            rc = track_graces(s, (int)t, o->grid, &tg[t], &gc[t]);
         if (rc == TX_ELIMIT)
             tx_error_set(err, rc, "abc writer: track %zu: a note beyond tick 2^40", t);
         for (size_t i = 0; !rc && i < tc[t]; i++)
             if (tn[t][i].off > w.end)
                 w.end = tn[t][i].off;
+        for (size_t i = 0; !rc && i < gc[t]; i++)
+            if (tg[t][i].on > w.end)
+                w.end = tg[t][i].on;   /* grace notes after the last note are written before |] */
     }
     /* bar lines before the end */
     size_t capb = 0;
@@ -563,9 +854,9 @@ int tx_abc_write(const tx_score *s, const tx_abc_write_options *o, tx_buf *out, 
         tx_buf_reset(&body);
         size_t voices = 0, with_notes = 0;
         for (size_t t = 0; t < nt; t++)
-            with_notes += tc[t] > 0;
+            with_notes += tc[t] > 0 || gc[t] > 0;
         for (size_t t = 0; t < nt && !rc; t++) {
-            if (tc[t] == 0)
+            if (tc[t] == 0 && gc[t] == 0)
                 continue;
             if (with_notes > 1) {
                 tx_buf_printf(&body, "V:%zu", voices + 1);
@@ -578,7 +869,7 @@ int tx_abc_write(const tx_score *s, const tx_abc_write_options *o, tx_buf *out, 
             }
             if (s->tracks[t].program > 0)
                 tx_buf_printf(&body, "%%%%MIDI program %d\n", s->tracks[t].program);
-            rc = write_voice(&w, tn[t], tc[t], (int)t, voices == 0, units[ui], &body);
+            rc = write_voice(&w, tn[t], tc[t], tg[t], gc[t], (int)t, voices == 0, units[ui], &body);
             voices++;
         }
         if (!rc && body.oom)
@@ -625,8 +916,12 @@ int tx_abc_write(const tx_score *s, const tx_abc_write_options *o, tx_buf *out, 
         tx_error_set(err, TX_ENOMEM, "abc writer: out of memory");
     for (size_t t = 0; tn && t < nt; t++)
         tx_free(tn[t]);
+    for (size_t t = 0; tg && t < nt; t++)
+        tx_free(tg[t]);
     tx_free(tn);
     tx_free(tc);
+    tx_free(tg);
+    tx_free(gc);
     tx_free(w.bars);
     tx_buf_free(&body);
     tx_buf_free(&best);

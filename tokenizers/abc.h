@@ -129,7 +129,11 @@ TX_API int tx_abc_read_tune(const char *text, size_t len, const char *name, cons
  * texts become chord symbols ("Am"). Three notes in a row of two thirds of a written length become a
  * triplet ("(3ABc"); other lengths that are not binary fractions of L are written as fractions
  * ("A2/3", "A/5"), not as tuplet groups.
- * Not written: grace notes, zero-length notes, texts other than chord symbols, lyrics, tempo changes
+ * Grace notes are written as "{g}" groups before what their voice plays at their onset (four times
+ * their length, as the reader plays a quarter of it); lyrics (TX_TEXT_LYRIC) as w: lines under each
+ * line of music, one syllable per written note (a syllable inside a note splits it into tied notes;
+ * one in a rest goes to the next note that has none). Not written: zero-length notes that are not grace
+ * notes, texts other than chord symbols and lyrics, more than one lyric at one tick, tempo changes
  * after the first (in voices other than the first), velocities. Of two overlapping notes of one pitch
  * in one track, the first is cut where the second starts.
  */
