@@ -114,7 +114,17 @@ def main():
         print("| **all** | %d | %.4f | %.4f | | |" % (t, total["m"] / t, total["g"] / t))
         print("\nThe model's bits per token are %.1f%% below the 5-gram's.\n" % (100 * (1 - total["m"] / total["g"])))
 
+    # held-out pieces taken from the corpora in turn, for infilling and continuations
+    by = {}
+    for p in prompts:
+        by.setdefault(p["corpus"], []).append(p)
+    mixed = []
+    for i in range(max(len(v) for v in by.values())):
+        mixed += [v[i] for v in by.values() if i < len(v)]
+    prompts = mixed
+
     # infilling: bars 5-8 of held-out pieces, with both contexts and with the left one alone
+    per_infill = {}
     both = left = nosuf = 0.0
     nb = nl = 0
     better = done = 0
@@ -134,25 +144,29 @@ def main():
         left += r["nll_left"]
         nosuf += r["nll_no_suffix"]
         nl += r["left_tokens"]
-        better += r["nll_both"] / r["tokens"] < r["nll_left"] / max(1, r["left_tokens"])
-        raw.write(json.dumps({"infill": r}) + "\n")
+        won = r["nll_both"] / r["tokens"] < r["nll_left"] / max(1, r["left_tokens"])
+        better += won
+        c = per_infill.setdefault(p["corpus"], [0, 0.0, 0.0, 0, 0])
+        c[0] += 1
+        c[1] += r["nll_both"]
+        c[2] += r["nll_left"]
+        c[3] += r["tokens"]
+        c[4] += won
+        raw.write(json.dumps({"corpus": p["corpus"], "infill": r}) + "\n")
     if done:
         print("## Infilling (bars 5-8 of %d held-out pieces)\n" % done)
         print("- with both contexts: %.4f bits/token over %d tokens" % (both / nb / 0.6931471805599453, nb))
         print("- in the same form without what follows: %.4f bits/token" % (nosuf / nb / 0.6931471805599453))
         print("- with the left context alone: %.4f bits/token over %d tokens" % (left / nl / 0.6931471805599453, nl))
-        print("- pieces where both contexts predict the bars better: %d of %d\n" % (better, done))
+        print("- pieces where both contexts predict the bars better: %d of %d" % (better, done))
+        for name, (cn, cb, cl, ct, cw) in per_infill.items():
+            print("  - %s: %d pieces, both %.4f, left %.4f bits/token, both better in %d" %
+                  (name, cn, cb / ct / 0.6931471805599453, cl / ct / 0.6931471805599453, cw))
+        print()
 
     # continuations: every one decodes; does it keep its prompt's key? The prompt's key is the local key
     # of its last phrase (what the model sees; pop songs often modulate before the end); the
-    # continuation's its own estimate. Prompts are taken from the corpora in turn.
-    by = {}
-    for p in prompts:
-        by.setdefault(p["corpus"], []).append(p)
-    mixed = []
-    for i in range(max(len(v) for v in by.values())):
-        mixed += [v[i] for v in by.values() if i < len(v)]
-    prompts = mixed
+    # continuation's its own estimate.
     # the prompt is the opening (--prompt-bars) of a held-out piece at least half as long again; its
     # key is the local key at the opening's last bar (and, second, the whole piece's)
     keys = {}
@@ -166,9 +180,20 @@ def main():
         at = [g for g in segs if g["from_bar"] <= a.prompt_bars <= g["to_bar"]] or segs
         keys[(p["path"], p["tune"])] = (at[0], an["key"])
         usable.append(p)
-    # the measure's reference: how often the real next bars of the same pieces keep the opening's key
-    ref = ref_n = 0
-    for p in usable if a.reference else []:
+    # the measure's reference: how often the real next bars of the same pieces keep the opening's key,
+    # and a control: how often they "keep" the opening's key of another piece (the next one in the list)
+    def same_key(k, pk):
+        return (ALIASES.get(k["tonic"], k["tonic"]), k["mode"]) == (ALIASES.get(pk["tonic"], pk["tonic"]), pk["mode"])
+
+    def kinship(k, pk):
+        """(k is pk, k is pk or its relative, pk is among k's three best-correlated keys)"""
+        exact = same_key(k, pk)
+        return (exact, exact or relative(k) == (ALIASES.get(pk["tonic"], pk["tonic"]), pk["mode"]),
+                exact or any(same_key(c, pk) for c in k.get("runners_up", [])[:2]))
+
+    ref_n = 0
+    ref = [0, 0, 0, 0]        # kept: exact, exact or relative, among the three best; control: exact
+    for i, p in enumerate(usable if a.reference else []):
         tune = ["--tune", p["tune"]] if p["tune"] else []
         out = os.path.join(a.work, "real.mid")
         bars = "%d-%d" % (a.prompt_bars + 1, a.prompt_bars + a.bars)
@@ -177,14 +202,23 @@ def main():
             ck = tactus_json(a.tactus, ["analyze", out])[0]["key"]
         except (subprocess.CalledProcessError, IndexError, KeyError):
             continue
-        pk = keys[(p["path"], p["tune"])][0]
         if not ck or not ck.get("tonic"):
             continue
+        pk = keys[(p["path"], p["tune"])][0]
+        other = usable[(i + 1) % len(usable)]
+        k = kinship(ck, pk)
         ref_n += 1
-        ref += (ALIASES.get(ck["tonic"], ck["tonic"]), ck["mode"]) == (ALIASES.get(pk["tonic"], pk["tonic"]), pk["mode"])
+        ref[0] += k[0]
+        ref[1] += k[1]
+        ref[2] += k[2]
+        ref[3] += same_key(ck, keys[(other["path"], other["tune"])][0])
+        raw.write(json.dumps({"reference": p, "corpus": p["corpus"], "prompt_key": pk, "key": ck, "kinship": k}) + "\n")
     if ref_n:
         print("- reference: the real bars %d-%d of the same %d pieces keep the opening's key (tonic and mode) in "
-              "%d (%.1f%%)" % (a.prompt_bars + 1, a.prompt_bars + a.bars, ref_n, ref, 100.0 * ref / ref_n))
+              "%d (%.1f%%), the key or its relative in %d (%.1f%%), have it among their three best in %d (%.1f%%); "
+              "control: they match the opening's key of another piece in %d (%.1f%%)" %
+              (a.prompt_bars + 1, a.prompt_bars + a.bars, ref_n, ref[0], 100.0 * ref[0] / ref_n, ref[1],
+               100.0 * ref[1] / ref_n, ref[2], 100.0 * ref[2] / ref_n, ref[3], 100.0 * ref[3] / ref_n))
     tasks = [(i, usable[i % len(usable)], ["--tune", usable[i % len(usable)]["tune"]] if usable[i % len(usable)]["tune"] else [])
              for i in range(a.continuations if usable else 0)]
 
