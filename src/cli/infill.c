@@ -37,15 +37,18 @@ static size_t fim_context(const cli_lm *lm, int32_t *out, const int32_t *pre, si
     size_t k = 0;
     if (lm->fim_spm) {
         out[k++] = lm->fim_suffix;
-        memcpy(out + k, suf, n_suf * sizeof *out);
+        if (n_suf)   /* suf may be NULL then */
+            memcpy(out + k, suf, n_suf * sizeof *out);
         k += n_suf;
     }
     out[k++] = lm->fim_prefix;
-    memcpy(out + k, pre, n_pre * sizeof *out);
+    if (n_pre)
+        memcpy(out + k, pre, n_pre * sizeof *out);
     k += n_pre;
     if (!lm->fim_spm) {
         out[k++] = lm->fim_suffix;
-        memcpy(out + k, suf, n_suf * sizeof *out);
+        if (n_suf)   /* suf may be NULL then */
+            memcpy(out + k, suf, n_suf * sizeof *out);
         k += n_suf;
     }
     out[k++] = lm->fim_middle;
