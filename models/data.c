@@ -205,8 +205,8 @@ static int window_bars(int32_t bar, int n, const int32_t *in, const int32_t *tg,
 }
 
 /* Rewrites a row that holds n tokens (n + 3 <= t + 1) as fill-in-the-middle: inputs and targets become
- * prefix middle suffix -> PRE prefix SUF suffix MID middle, with the middle a run of whole bars (it
- * starts at a bar token and ends at another or at the window's end). Targets whose token is a sentinel
+ * prefix middle suffix -> PRE prefix SUF suffix MID middle (SUF suffix PRE prefix MID middle with
+ * f->spm), with the middle a run of whole bars chosen as tx_fim's max_bars says. Targets whose token is a sentinel
  * are ignored: where the prefix and the suffix end is the caller's choice, not the model's. Returns 0,
  * leaving the row alone, when the window holds no bar token. */
 static int fim_row(const tx_fim *f, tx_rng *r, int n, int t, int32_t *in, int32_t *tg, int32_t *scratch)

@@ -1,6 +1,7 @@
 /* infill.c: `tactus infill`: regenerates bars A..B of a piece from what comes before and after them,
  * with a model trained to fill in the middle (tactus train --fim): the model reads
- * PRE prefix SUF suffix MID and writes the middle, bar by bar, until the bars asked for are complete.
+ * PRE prefix SUF suffix MID (or SUF suffix PRE prefix MID, as it was trained) and writes the middle,
+ * bar by bar, until the bars asked for are complete.
  * With --nll it writes nothing and measures instead how well the model predicts the bars that are
  * there, with both contexts and with the left one alone (the test of an infilling model).
  *
